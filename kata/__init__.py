@@ -1,0 +1,1 @@
+"""The kata's harness: everything that is not an exercise."""

@@ -1,0 +1,80 @@
+"""Failure messages for learners: what was called, what came back, what was expected.
+
+Type and shape are checked before numbers, so a wrong shape is reported as a wrong
+shape and not as a confusing numeric mismatch.
+"""
+
+from typing import Any
+
+import pytest
+import torch
+
+
+def describe(value: Any) -> str:
+    """A short description of a value: type, dtype and shape rather than numbers."""
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(describe(v) for v in value[:4])
+        more = ", ..." if len(value) > 4 else ""
+        return f"a {type(value).__name__} of {len(value)} ({inner}{more})"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def call(name: str, *args: Any, **kwargs: Any) -> str:
+    """How a call looks in a message: tensors by dtype and shape, other values by repr."""
+
+    def show(value: Any) -> str:
+        if isinstance(value, torch.Tensor):
+            return f"<{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}>"
+        return repr(value)
+
+    parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def fail(called: str, got: str, expected: str) -> None:
+    pytest.fail(f"called {called}\n  got:      {got}\n  expected: {expected}", pytrace=False)
+
+
+def check_tensor(
+    value: Any,
+    *,
+    called: str,
+    what: str = "the result",
+    shape: tuple[int, ...] | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Fail unless `value` is a tensor of the given shape and dtype; returns it."""
+    if not isinstance(value, torch.Tensor):
+        fail(called, f"{what} was {describe(value)}", "a torch.Tensor")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(called, f"{what} was {describe(value)}", f"shape {tuple(shape)}")
+    if dtype is not None and value.dtype != dtype:
+        fail(called, f"{what} was {describe(value)}", f"dtype {dtype}")
+    return value
+
+
+def check_close(
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    *,
+    called: str,
+    what: str = "the result",
+    atol: float = 1e-6,
+    rtol: float = 0.0,
+) -> None:
+    """Fail with the worst element when two tensors of the same shape are not close."""
+    check_tensor(actual, called=called, what=what, shape=tuple(expected.shape))
+    a, e = actual.detach().double().cpu(), expected.detach().double().cpu()
+    bad = ~torch.isclose(a, e, atol=atol, rtol=rtol, equal_nan=False)
+    if bad.any():
+        diff = torch.where(bad, (a - e).abs().nan_to_num(float("inf")), torch.zeros_like(a))
+        index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), a.shape))
+        fail(
+            called,
+            f"{what}[{', '.join(map(str, index))}] = {a[index].item():.7g} "
+            f"({int(bad.sum())} of {a.numel()} elements off)",
+            f"{e[index].item():.7g} (within {atol:g} + {rtol:g} x |expected|)",
+        )

@@ -1,0 +1,177 @@
+"""Exercise 1: per-pixel statistics and the Normalize built from them."""
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torchvision import transforms
+
+from tests.checks import call, check_close, check_tensor, fail
+from tests.strategies import uint8_images
+
+pytestmark = pytest.mark.exercise("normalization")
+
+EPSILON = 1e-5
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+@pytest.fixture(scope="module")
+def normalization(impl):
+    return impl.module("normalization")
+
+
+def reference_statistics(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float64 reference: per-pixel mean and population std over N, on the 0-1 scale."""
+    pixels = images.to(torch.float64).reshape(images.shape[0], 1, *images.shape[-2:]) / 255
+    return pixels.mean(0), pixels.std(0, correction=0) + EPSILON
+
+
+def statistics(normalization, images: torch.Tensor):
+    """Call pixel_statistics and check the type and shape of what comes back."""
+    called = call("pixel_statistics", images)
+    result = normalization.pixel_statistics(images.clone())
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        fail(called, f"{type(result).__name__}", "a tuple (mean, std)")
+    shape = (1, *images.shape[-2:])
+    for name, value in zip(("mean", "std"), result, strict=True):
+        check_tensor(value, called=called, what=name, shape=shape, dtype=torch.float32)
+    return result
+
+
+@given(uint8_images())
+def test_statistics_match_a_float64_reference(normalization, images):
+    mean, std = statistics(normalization, images)
+    expected_mean, expected_std = reference_statistics(images)
+    called = call("pixel_statistics", images)
+    check_close(mean, expected_mean, called=called, what="mean", atol=2e-6)
+    check_close(
+        std, expected_std, called=called, what="std (population std over N, + 1e-5)", atol=2e-6
+    )
+
+
+@given(uint8_images())
+def test_float_images_on_the_0_1_scale_give_the_same_statistics(normalization, images):
+    as_float = images.float() / 255
+    called = call("pixel_statistics", as_float)
+    for name, got, expected in zip(
+        ("mean", "std"),
+        statistics(normalization, as_float),
+        statistics(normalization, images),
+        strict=True,
+    ):
+        check_close(got, expected, called=called, what=f"{name} of float images", atol=2e-6)
+
+
+@given(uint8_images())
+def test_a_channel_axis_gives_the_same_statistics(normalization, images):
+    with_channel = images.unsqueeze(1)
+    called = call("pixel_statistics", with_channel)
+    for name, got, expected in zip(
+        ("mean", "std"),
+        statistics(normalization, with_channel),
+        statistics(normalization, images),
+        strict=True,
+    ):
+        check_close(got, expected, called=called, what=name, atol=1e-7)
+
+
+@given(uint8_images(min_images=2), st.randoms(use_true_random=False))
+def test_the_order_of_the_images_does_not_matter(normalization, images, random):
+    order = list(range(len(images)))
+    random.shuffle(order)
+    shuffled = images[order]
+    called = call("pixel_statistics", shuffled) + " (the same images in another order)"
+    for name, got, expected in zip(
+        ("mean", "std"),
+        statistics(normalization, shuffled),
+        statistics(normalization, images),
+        strict=True,
+    ):
+        check_close(got, expected, called=called, what=name, atol=1e-6)
+
+
+def test_the_input_is_not_changed(normalization):
+    images = torch.randint(0, 256, (10, 5, 5), dtype=torch.uint8)
+    before = images.clone()
+    normalization.pixel_statistics(images)
+    if not torch.equal(images, before):
+        fail(
+            call("pixel_statistics", images), "the images were changed", "the input left as it was"
+        )
+
+
+def test_constant_pixels_give_a_small_positive_std_and_no_nan(normalization):
+    images = torch.randint(0, 256, (20, 6, 6), dtype=torch.uint8)
+    images[:, 0, :] = 0  # a border that is always black
+    images[:, :, 0] = 200  # and one that is always the same grey
+    mean, std = statistics(normalization, images)
+    called = call("pixel_statistics", images) + " with constant border pixels"
+    check_close(
+        std[0, 0, 1:],
+        torch.full((5,), EPSILON),
+        called=called,
+        what="std of an always-black pixel",
+        atol=1e-8,
+    )
+    normalized = normalization.make_normalize(mean, std)(images.unsqueeze(1).float() / 255)
+    if not torch.isfinite(normalized).all():
+        fail(called + " then Normalize", "NaN or infinite values", "finite values everywhere")
+
+
+def normalize_images(normalization, images: torch.Tensor) -> torch.Tensor:
+    mean, std = statistics(normalization, images)
+    normalize = normalization.make_normalize(mean, std)
+    called = call("make_normalize", mean, std)
+    if not isinstance(normalize, transforms.Normalize):
+        fail(called, f"{type(normalize).__name__}", "a torchvision.transforms.Normalize")
+    batch = images.unsqueeze(1).float() / 255
+    return check_tensor(
+        normalize(batch), called=called + "(batch)", shape=tuple(batch.shape), dtype=torch.float32
+    )
+
+
+@given(uint8_images(min_images=2))
+def test_normalized_training_images_have_mean_0_and_std_1_per_pixel(normalization, images):
+    normalized = normalize_images(normalization, images).double()
+    called = "make_normalize(*pixel_statistics(images))(images)"
+    check_close(
+        normalized.mean(0),
+        torch.zeros(normalized.shape[1:]),
+        called=called,
+        what="per-pixel mean of the normalised images",
+        atol=1e-4,
+    )
+    raw_std = reference_statistics(images)[1] - EPSILON
+    varying = raw_std > 0.01  # pixels that are not (nearly) constant
+    std = normalized.std(0, correction=0)
+    check_close(
+        std[varying],
+        torch.ones(int(varying.sum()), dtype=torch.float64),
+        called=called,
+        what="per-pixel std of the normalised images (non-constant pixels)",
+        atol=1e-3,
+    )
+
+
+def test_normalize_works_on_one_image_and_on_a_batch(normalization):
+    images = torch.randint(0, 256, (8, 4, 4), dtype=torch.uint8)
+    mean, std = statistics(normalization, images)
+    normalize = normalization.make_normalize(mean, std)
+    batch = images.unsqueeze(1).float() / 255
+    one = check_tensor(
+        normalize(batch[3]), called="normalize(image of shape (1, 4, 4))", shape=(1, 4, 4)
+    )
+    check_close(one, normalize(batch)[3], called="normalize(one image) vs normalize(batch)[i]")
+
+
+def test_statistics_are_not_the_mnist_constants(normalization):
+    # Fashion-MNIST is not MNIST: its statistics come from its own images.
+    images = torch.randint(100, 256, (30, 4, 4), dtype=torch.uint8)
+    mean, std = statistics(normalization, images)
+    for name, value, constant in (("mean", mean, MNIST_MEAN), ("std", std, MNIST_STD)):
+        if torch.allclose(value, torch.full_like(value, constant), atol=1e-3):
+            fail(
+                call("pixel_statistics", images),
+                f"{name} = {constant} everywhere",
+                "statistics of these images, not MNIST's constants",
+            )

@@ -1,0 +1,95 @@
+"""The suite can fail: the reference passes, every stub fails every test, every mutant is caught."""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from kata.exercises import all_exercises
+
+ROOT = Path(__file__).resolve().parents[2]
+MUTANTS = sorted(p.stem for p in (ROOT / "tests" / "mutants").glob("[a-z]*_*.py"))
+EXERCISES = [e.name for e in all_exercises()]
+
+
+def run_pytest(*args: str, report: Path | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    if report is not None:
+        command += ["--kata-report", str(report)]
+    env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "dev")}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+
+
+def outcomes(report: Path) -> dict[str, dict[str, int]]:
+    return json.loads(report.read_text())
+
+
+def test_every_mutant_names_an_exercise():
+    assert MUTANTS, "no mutants found"
+    for name in MUTANTS:
+        assert name.split("_", 1)[0] in EXERCISES, (
+            f"{name}: no exercise called {name.split('_')[0]}"
+        )
+    # every exercise has wrong answers to reject
+    assert {m.split("_", 1)[0] for m in MUTANTS} == set(EXERCISES)
+
+
+def test_the_reference_passes_every_test(tmp_path):
+    result = run_pytest("solutions", report=tmp_path / "report.json")
+    assert result.returncode == 0, result.stdout[-3000:]
+    counts = outcomes(tmp_path / "report.json")
+    assert set(counts) == set(EXERCISES)
+    for exercise, count in counts.items():
+        assert count.get("passed", 0) > 0 and set(count) == {"passed"}, (exercise, count)
+
+
+def test_every_test_fails_on_the_untouched_stubs(tmp_path):
+    # A test that passes on a stub checks nothing.
+    result = run_pytest("exercises", report=tmp_path / "report.json")
+    assert result.returncode == 1, result.stdout[-3000:]
+    counts = outcomes(tmp_path / "report.json")
+    assert set(counts) == set(EXERCISES)
+    for exercise, count in counts.items():
+        assert set(count) == {"failed"}, f"{exercise}: {count} (every test must fail on the stub)"
+    assert "not written yet: exercise 1 (normalization)" in result.stdout
+    assert "Next: exercise 1, normalization" in result.stdout
+    assert "Traceback" not in result.stdout
+
+
+def test_one_exercise_file_runs_only_its_own_tests(tmp_path):
+    result = run_pytest("exercises/dropout.py", report=tmp_path / "report.json")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert set(outcomes(tmp_path / "report.json")) == {"dropout"}
+
+
+def _mutant_result(name: str) -> tuple[str, subprocess.CompletedProcess]:
+    exercise = name.split("_", 1)[0]
+    return name, run_pytest(
+        f"tests/exercises/test_{exercise}.py",
+        "--impl=solutions",
+        f"--kata-override={exercise}=tests.mutants.{name}",
+        "-x",
+    )
+
+
+def test_every_mutant_is_rejected():
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = dict(pool.map(_mutant_result, MUTANTS))
+    survivors = [name for name, r in results.items() if r.returncode == 0]
+    broken = {
+        name: r.stdout[-1500:] + r.stderr[-1500:]
+        for name, r in results.items()
+        if r.returncode not in (0, 1)
+    }
+    assert not broken, f"mutants that did not run as tests: {broken}"
+    assert not survivors, f"wrong implementations that pass every test: {survivors}"
+
+
+@pytest.mark.parametrize("name", MUTANTS)
+def test_mutant_documents_its_mistake(name):
+    source = (ROOT / "tests" / "mutants" / f"{name}.py").read_text()
+    assert source.startswith('"""'), f"{name}: say in a docstring which mistake it is"

@@ -1,0 +1,12 @@
+"""Dropout still active in eval mode."""
+
+import torch
+
+from solutions.dropout import Dropout as _Reference
+
+
+class Dropout(_Reference):
+    def forward(self, x):
+        if self.p == 0.0:
+            return x
+        return x * (torch.rand_like(x) >= self.p) / (1 - self.p)

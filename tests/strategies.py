@@ -1,0 +1,58 @@
+"""Shared, bounded hypothesis strategies: small sizes so every example runs in milliseconds.
+
+Preconditions are made by transforming what was drawn, not by filtering it.
+"""
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+seeds = st.integers(min_value=0, max_value=2**31 - 1)
+sides = st.integers(min_value=1, max_value=8)
+
+# Dropout probabilities that leave enough survivors and enough zeros to measure.
+probabilities = st.floats(min_value=0.05, max_value=0.9)
+
+
+@st.composite
+def uint8_images(draw, min_images: int = 1, max_images: int = 12) -> torch.Tensor:
+    """A stack (N, H, W) of uint8 images on the 0-255 scale."""
+    n = draw(st.integers(min_images, max_images))
+    shape = (n, draw(sides), draw(sides))
+    array = draw(hnp.arrays(np.uint8, shape, elements=st.integers(0, 255)))
+    return torch.from_numpy(array)
+
+
+def _random_case(draw, name: str) -> str:
+    flips = draw(st.lists(st.booleans(), min_size=len(name), max_size=len(name)))
+    return "".join(c.upper() if up else c for c, up in zip(name, flips, strict=True))
+
+
+@st.composite
+def names_in_any_case(draw, names: tuple[str, ...]) -> str:
+    """One of `names`, with each letter's case drawn independently ("ReLU", "TANH")."""
+    return _random_case(draw, draw(st.sampled_from(names)))
+
+
+@st.composite
+def unknown_names(draw, valid: tuple[str, ...]) -> str:
+    """A name that is not in `valid` in any case: a typo, a real but unsupported one, junk."""
+    kind = draw(st.sampled_from(["typo", "other", "junk"]))
+    if kind == "typo":
+        name = draw(st.sampled_from(valid))
+        return _random_case(draw, name + draw(st.sampled_from(["s", "x", "_", "1"])))
+    if kind == "other":
+        return draw(st.sampled_from(["softmax", "leaky", "gelu", "identity", "", "re lu"]))
+    junk = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_-0123456789", max_size=10))
+    return "zz" + junk  # no valid name starts with "zz"
+
+
+float_tensors = st.builds(
+    lambda seed, shape, scale: (
+        torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * scale
+    ),
+    seeds,
+    st.lists(st.integers(1, 6), min_size=1, max_size=3).map(tuple),
+    st.floats(0.1, 20.0),
+)
