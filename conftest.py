@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from kata.exercises import all_exercises, get_exercise
 
@@ -27,6 +27,10 @@ PACKAGES = ("exercises", "solutions")
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.register_profile("dev", max_examples=20, **_common)
 settings.register_profile("ci", max_examples=100, derandomize=True, print_blob=True, **_common)
+# Proving wrong implementations fail: reproducible, and no time spent shrinking.
+settings.register_profile(
+    "mutants", max_examples=20, derandomize=True, phases=[Phase.explicit, Phase.generate], **_common
+)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )

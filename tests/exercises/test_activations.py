@@ -13,7 +13,7 @@ pytestmark = pytest.mark.exercise("activations")
 NAMES = ("relu", "tanh", "sigmoid")
 CLOSED_FORMS = {
     "relu": lambda x: torch.where(x > 0, x, torch.zeros_like(x)),
-    "tanh": lambda x: (torch.exp(2 * x) - 1) / (torch.exp(2 * x) + 1),
+    "tanh": lambda x: 1 - 2 / (torch.exp(2 * x) + 1),
     "sigmoid": lambda x: 1 / (1 + torch.exp(-x)),
 }
 
@@ -35,7 +35,7 @@ def test_each_name_gives_its_own_function(activations, name, x):
     module = activation(activations, name)
     called = f"{call('get_activation', name)}({call('', x).strip('()')})"
     out = check_tensor(module(x.clone()), called=called, shape=tuple(x.shape), dtype=x.dtype)
-    expected = CLOSED_FORMS[name.lower()](x.double().clamp(-30, 30))
+    expected = CLOSED_FORMS[name.lower()](x.double())
     check_close(out, expected, called=called, what=f"{name.lower()}(x)", atol=1e-6, rtol=1e-5)
 
 

@@ -4,15 +4,15 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from kata.exercises import all_exercises
+from tests.mutation import all_mutants
 
 ROOT = Path(__file__).resolve().parents[2]
-MUTANTS = sorted(p.stem for p in (ROOT / "tests" / "mutants").glob("[a-z]*_*.py"))
+MUTANTS = all_mutants()
 EXERCISES = [e.name for e in all_exercises()]
 
 
@@ -66,27 +66,16 @@ def test_one_exercise_file_runs_only_its_own_tests(tmp_path):
     assert set(outcomes(tmp_path / "report.json")) == {"dropout"}
 
 
-def _mutant_result(name: str) -> tuple[str, subprocess.CompletedProcess]:
-    exercise = name.split("_", 1)[0]
-    return name, run_pytest(
-        f"tests/exercises/test_{exercise}.py",
-        "--impl=solutions",
-        f"--kata-override={exercise}=tests.mutants.{name}",
-        "-x",
-    )
-
-
-def test_every_mutant_is_rejected():
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = dict(pool.map(_mutant_result, MUTANTS))
-    survivors = [name for name, r in results.items() if r.returncode == 0]
-    broken = {
-        name: r.stdout[-1500:] + r.stderr[-1500:]
-        for name, r in results.items()
-        if r.returncode not in (0, 1)
-    }
-    assert not broken, f"mutants that did not run as tests: {broken}"
-    assert not survivors, f"wrong implementations that pass every test: {survivors}"
+def test_every_mutant_is_rejected(tmp_path):
+    command = [sys.executable, "-m", "tests.mutation", "--json", str(tmp_path / "mutants.json")]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    outcomes = json.loads((tmp_path / "mutants.json").read_text())
+    assert set(outcomes) == set(MUTANTS)
+    survivors = [
+        name for name, r in outcomes.items() if not (r["exit_code"] == 1 and r["killed_by"])
+    ]
+    assert not survivors, f"wrong implementations not rejected: {survivors}\n{result.stdout}"
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", MUTANTS)
