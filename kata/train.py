@@ -1,0 +1,249 @@
+"""The training engine: data resident as tensors, batched augmentation, one trial at a time.
+
+`train_trial(config, train, validation)` builds the pipeline a `TrialConfig` describes (from
+the kata's exercise code: normalisation, augmentations, activation, dropout, MLP), trains it
+with Adam and reports validation accuracy after every epoch. No DataLoader in the hot loop:
+the images live on the device as one float tensor and whole batches are augmented at once.
+
+A run whose loss turns NaN or infinite, or whose validation accuracy sits at chance, stops at
+once and comes back with status "failed" and the reason; it never raises, so a sweep goes on.
+"""
+
+import importlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .augment import BatchAugmenter
+from .config import TrialConfig
+from .data import Split
+
+NUM_CLASSES = 10
+CHANCE_THRESHOLD = 0.15  # validation accuracy at or below this after an epoch: not learning
+DIVERGENCE_CHECK_EVERY = 25  # batches between NaN checks (each check syncs a GPU)
+EVAL_BATCH = 2048
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    images: int
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else math.inf
+
+
+@dataclass
+class TrialResult:
+    config: TrialConfig
+    status: str  # "finished", "failed" (diverged or at chance) or "stopped" (early termination)
+    reason: str | None = None
+    history: list[EpochResult] = field(default_factory=list)
+    model: nn.Module | None = None
+    pipeline: "Pipeline | None" = None
+
+    @property
+    def val_accuracy(self) -> float | None:
+        """The metric: validation accuracy after the last epoch (None if none finished)."""
+        return self.history[-1].val_accuracy if self.history else None
+
+    @property
+    def seconds(self) -> float:
+        return sum(e.seconds for e in self.history)
+
+
+EpochCallback = Callable[[EpochResult], bool | None]
+
+
+def exercise_module(package: str, name: str) -> ModuleType:
+    """One exercise module from `solutions` (the reference) or `exercises` (the student's)."""
+    return importlib.import_module(f"{package}.{name}")
+
+
+@dataclass
+class Pipeline:
+    """Everything a trial trains with, built from one configuration."""
+
+    config: TrialConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    train_augmenter: BatchAugmenter
+    eval_augmenter: BatchAugmenter
+    device: torch.device
+
+    def describe(self) -> dict[str, str]:
+        """Each part as text: what a person reads, and what tests compare."""
+        return {
+            "model": repr(self.model),
+            "optimizer": f"Adam(lr={self.optimizer.param_groups[0]['lr']:g})",
+            "train_transform": "; ".join(self.train_augmenter.describe()),
+            "eval_transform": "; ".join(self.eval_augmenter.describe()),
+            "batch_size": str(self.config.batchSize),
+            "epochs": f"{self.config.numberEpochs:g}",
+            "seed": str(self.config.seed),
+            "device": str(self.device),
+        }
+
+
+def build_pipeline(config: TrialConfig, train_images: torch.Tensor, package: str = "solutions"):
+    """Model, optimizer and transforms for `config`; statistics from `train_images` only."""
+    normalization = exercise_module(package, "normalization")
+    augmentations = exercise_module(package, "augmentations")
+    mlp = exercise_module(package, "mlp")
+    normalize = None
+    if config.dataNormalisation:
+        mean, std = normalization.pixel_statistics(train_images)
+        normalize = normalization.make_normalize(mean.to(config.device), std.to(config.device))
+    train_transform = augmentations.build_train_transform(
+        horizontal_flip=config.horizontalFlip,
+        rotation=config.rotation,
+        resized_crop=config.resizedCrop,
+        normalize=normalize,
+        image_size=train_images.shape[-1],
+    )
+    eval_transform = augmentations.build_eval_transform(normalize)
+    torch.manual_seed(config.seed)
+    model = mlp.build_mlp(
+        config.numberHiddenLayers,
+        config.hiddenLayerSize,
+        config.activationFunction,
+        config.dropoutProbability,
+    ).to(config.device)
+    return Pipeline(
+        config=config,
+        model=model,
+        optimizer=torch.optim.Adam(model.parameters(), lr=config.learningRate),
+        train_augmenter=BatchAugmenter.from_transform(train_transform),
+        eval_augmenter=BatchAugmenter.from_transform(eval_transform),
+        device=torch.device(config.device),
+    )
+
+
+def to_device(images: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """uint8 (N, 28, 28) images to float (N, 1, 28, 28) on the 0-1 scale, on `device`."""
+    return images.to(device).unsqueeze(1).float().div_(255)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
+) -> tuple[float, float, torch.Tensor]:
+    """Loss, accuracy and predicted classes of `model` on ready (transformed) inputs."""
+    model.eval()
+    loss, predictions = 0.0, []
+    for start in range(0, len(inputs), EVAL_BATCH):
+        logits = model(inputs[start : start + EVAL_BATCH])
+        target = labels[start : start + EVAL_BATCH]
+        loss += float(nn.functional.cross_entropy(logits, target, reduction="sum"))
+        predictions.append(logits.argmax(1))
+    predicted = torch.cat(predictions)
+    return loss / len(inputs), float((predicted == labels).float().mean()), predicted
+
+
+def train_trial(
+    config: TrialConfig,
+    train: Split,
+    validation: Split,
+    *,
+    on_epoch: EpochCallback | None = None,
+    progress: bool = True,
+    package: str = "solutions",
+) -> TrialResult:
+    """Train one configuration; validation accuracy after each epoch is the metric.
+
+    `on_epoch` is called after every epoch; returning True stops the trial early (status
+    "stopped"), as a sweep's early termination does. The caller's torch random state is
+    left as it was.
+    """
+    devices = [torch.device(config.device)] if config.device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        return _train(config, train, validation, on_epoch, progress, package)
+
+
+def _train(config, train, validation, on_epoch, progress, package) -> TrialResult:
+    device = torch.device(config.device)
+    pipeline = build_pipeline(config, train.images, package)
+    model, optimizer = pipeline.model, pipeline.optimizer
+    result = TrialResult(config=config, status="finished", model=model, pipeline=pipeline)
+
+    inputs, labels = to_device(train.images, device), train.labels.to(device)
+    val_inputs = pipeline.eval_augmenter(to_device(validation.images, device))
+    val_labels = validation.labels.to(device)
+    generator = torch.Generator().manual_seed(config.seed)  # shuffling and augmentation draws
+
+    batches_per_epoch = math.ceil(len(inputs) / config.batchSize)
+    total_batches = max(1, math.ceil(config.numberEpochs * batches_per_epoch))
+    epochs = math.ceil(total_batches / batches_per_epoch)
+    done = 0
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        order = torch.randperm(len(inputs), generator=generator).to(device)
+        n_batches = min(batches_per_epoch, total_batches - done)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        model.train()
+        bar = tqdm(
+            range(n_batches),
+            desc=f"epoch {epoch}/{epochs}",
+            unit="batch",
+            leave=False,
+            disable=not progress,
+        )
+        for b in bar:
+            index = order[b * config.batchSize : (b + 1) * config.batchSize]
+            batch = pipeline.train_augmenter(inputs[index], generator)
+            target = labels[index]
+            logits = model(batch)
+            loss = nn.functional.cross_entropy(logits, target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(index)
+            correct += (logits.detach().argmax(1) == target).sum()
+            seen += len(index)
+            if (b + 1) % DIVERGENCE_CHECK_EVERY == 0 or b == n_batches - 1:
+                mean_loss = float(loss_sum) / seen
+                if not math.isfinite(mean_loss):
+                    bar.close()
+                    return _failed(result, f"loss became {mean_loss} in epoch {epoch}")
+                bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{int(correct) / seen:.3f}")
+        done += n_batches
+        val_loss, val_accuracy, _ = evaluate(model, val_inputs, val_labels)
+        epoch_result = EpochResult(
+            epoch=epoch,
+            train_loss=float(loss_sum) / seen,
+            train_accuracy=int(correct) / seen,
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            seconds=time.perf_counter() - started,
+            images=seen,
+        )
+        result.history.append(epoch_result)
+        if not math.isfinite(val_loss):
+            return _failed(result, f"validation loss became {val_loss} in epoch {epoch}")
+        if val_accuracy <= CHANCE_THRESHOLD:
+            return _failed(
+                result, f"validation accuracy {val_accuracy:.3f} is at chance after epoch {epoch}"
+            )
+        if on_epoch is not None and on_epoch(epoch_result):
+            result.status, result.reason = "stopped", f"stopped early after epoch {epoch}"
+            return result
+    return result
+
+
+def _failed(result: TrialResult, reason: str) -> TrialResult:
+    result.status, result.reason = "failed", reason
+    return result

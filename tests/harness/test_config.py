@@ -1,0 +1,90 @@
+"""The trial configuration: the assignment's 11 hyperparameters, built from a sweep's dict."""
+
+import numpy as np
+import pytest
+
+from kata.config import ConfigError, TrialConfig
+
+ASSIGNMENT_KEYS = {
+    "dataNormalisation",
+    "horizontalFlip",
+    "resizedCrop",
+    "rotation",
+    "numberHiddenLayers",
+    "hiddenLayerSize",
+    "activationFunction",
+    "dropoutProbability",
+    "numberEpochs",
+    "learningRate",
+    "batchSize",
+}
+
+
+def test_the_hyperparameters_are_the_assignments_eleven():
+    assert set(TrialConfig().hyperparameters) == ASSIGNMENT_KEYS
+
+
+def test_the_defaults_are_the_baseline_network():
+    config = TrialConfig()
+    assert (config.numberHiddenLayers, config.hiddenLayerSize) == (1, 128)
+    assert config.activationFunction == "ReLU" and config.dropoutProbability == 0
+    assert not any([config.dataNormalisation, config.horizontalFlip, config.rotation])
+
+
+def test_numpy_scalars_from_a_sweep_become_plain_values():
+    config = TrialConfig.from_dict(
+        {
+            "batchSize": np.int64(8),
+            "learningRate": np.float64(0.01),
+            "rotation": np.bool_(True),
+            "activationFunction": np.str_("tanh"),
+        }
+    )
+    assert type(config.batchSize) is int and config.batchSize == 8
+    assert type(config.learningRate) is float
+    assert config.rotation is True
+    assert type(config.activationFunction) is str
+
+
+def test_an_unknown_key_is_named_with_the_valid_ones():
+    with pytest.raises(ConfigError, match=r"'batchsize'.*valid keys.*'batchSize'"):
+        TrialConfig.from_dict({"batchsize": 64})
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("rotation", 1),
+        ("numberHiddenLayers", 0),
+        ("numberHiddenLayers", 2.0),
+        ("hiddenLayerSize", -64),
+        ("activationFunction", "softmax"),
+        ("dropoutProbability", 1.0),
+        ("dropoutProbability", -0.1),
+        ("numberEpochs", 0),
+        ("numberEpochs", float("nan")),
+        ("learningRate", 0.0),
+        ("learningRate", float("inf")),
+        ("batchSize", True),
+        ("seed", -1),
+        ("device", "gpu"),
+    ],
+)
+def test_a_bad_value_is_named(key, value):
+    with pytest.raises(ConfigError, match=f"{key}="):
+        TrialConfig.from_dict({key: value})
+
+
+def test_every_problem_is_listed_at_once():
+    with pytest.raises(ConfigError) as error:
+        TrialConfig.from_dict({"learningRate": -1, "batchSize": 0})
+    assert "learningRate" in str(error.value) and "batchSize" in str(error.value)
+
+
+def test_a_fraction_of_an_epoch_is_allowed_for_the_coarse_stage():
+    assert TrialConfig.from_dict({"numberEpochs": 0.25}).numberEpochs == 0.25
+
+
+def test_to_dict_round_trips():
+    config = TrialConfig(rotation=True, learningRate=0.02, seed=3)
+    assert TrialConfig.from_dict(config.to_dict()) == config

@@ -1,0 +1,186 @@
+"""The training engine on small synthetic data."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import solutions.mlp
+import solutions.normalization
+from kata.config import TrialConfig
+from kata.train import build_pipeline, evaluate, to_device, train_trial
+from tests.harness.synthetic import learnable_split
+
+FAST = dict(numberEpochs=2, hiddenLayerSize=32, batchSize=32, learningRate=3e-3)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return learnable_split(640, seed=1), learnable_split(200, seed=2)
+
+
+def run(data, progress=False, **overrides):
+    train, validation = data
+    return train_trial(
+        TrialConfig.from_dict({**FAST, **overrides}), train, validation, progress=progress
+    )
+
+
+def test_a_learnable_problem_is_learned_and_reported_per_epoch(data):
+    result = run(data)
+    assert result.status == "finished" and result.reason is None
+    assert [e.epoch for e in result.history] == [1, 2]
+    assert result.val_accuracy == result.history[-1].val_accuracy > 0.9
+    assert all(e.images == 640 and e.seconds > 0 for e in result.history)
+
+
+CHANGES = {
+    "dataNormalisation": True,
+    "horizontalFlip": True,
+    "resizedCrop": True,
+    "rotation": True,
+    "numberHiddenLayers": 2,
+    "hiddenLayerSize": 16,
+    "activationFunction": "tanh",
+    "dropoutProbability": 0.5,
+    "numberEpochs": 5,
+    "learningRate": 0.01,
+    "batchSize": 8,
+}
+
+
+def test_the_changes_cover_every_hyperparameter():
+    assert set(CHANGES) == set(TrialConfig().hyperparameters)
+
+
+@pytest.mark.parametrize("key", sorted(CHANGES))
+def test_every_key_reaches_the_pipeline(data, key):
+    images = data[0].images
+    base = build_pipeline(TrialConfig.from_dict(FAST), images).describe()
+    changed = build_pipeline(TrialConfig.from_dict({**FAST, key: CHANGES[key]}), images)
+    differing = {k for k, v in changed.describe().items() if base[k] != v}
+    assert differing, f"changing {key} alone changed nothing in the pipeline"
+
+
+def test_the_seed_reaches_the_weights(data):
+    images = data[0].images
+    a = build_pipeline(TrialConfig.from_dict({**FAST, "seed": 0}), images).model
+    b = build_pipeline(TrialConfig.from_dict({**FAST, "seed": 1}), images).model
+    assert not torch.equal(a[1].weight, b[1].weight)
+
+
+def test_the_same_seed_gives_the_same_run_on_the_cpu(data):
+    flags = dict(
+        dataNormalisation=True,
+        horizontalFlip=True,
+        rotation=True,
+        resizedCrop=True,
+        dropoutProbability=0.3,
+    )
+    first, second = run(data, **flags), run(data, **flags)
+    assert [(e.train_loss, e.val_accuracy) for e in first.history] == [
+        (e.train_loss, e.val_accuracy) for e in second.history
+    ]
+    for a, b in zip(first.model.parameters(), second.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    other = run(data, seed=1, **flags)
+    assert other.history[0].train_loss != first.history[0].train_loss
+
+
+def test_the_callers_random_state_is_left_alone(data):
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    run(data, numberEpochs=1)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_normalisation_statistics_come_from_the_training_split_only(data, monkeypatch):
+    seen = []
+    original = solutions.normalization.pixel_statistics
+    monkeypatch.setattr(
+        solutions.normalization,
+        "pixel_statistics",
+        lambda images: seen.append(images) or original(images),
+    )
+    run(data, numberEpochs=1, dataNormalisation=True)
+    assert len(seen) == 1 and torch.equal(seen[0], data[0].images)
+
+
+def test_validation_uses_the_evaluation_transform_in_eval_mode(data):
+    flags = dict(
+        dataNormalisation=True,
+        horizontalFlip=True,
+        rotation=True,
+        resizedCrop=True,
+        dropoutProbability=0.5,
+        numberEpochs=1,
+    )
+    result = run(data, **flags)
+    validation = data[1]
+    inputs = result.pipeline.eval_augmenter(to_device(validation.images, "cpu"))
+    model = result.model.train()  # evaluate must switch it to eval mode itself
+    first = evaluate(model, inputs, validation.labels)
+    second = evaluate(model, inputs, validation.labels)
+    assert first[1] == second[1] == result.val_accuracy
+    assert not model.training
+
+
+def test_a_fraction_of_an_epoch_trains_that_fraction_of_the_batches(data):
+    result = run(data, numberEpochs=0.5)
+    assert len(result.history) == 1 and result.history[0].images == 320
+
+
+def test_the_epoch_callback_sees_every_epoch_and_can_stop_the_run(data):
+    seen = []
+    train, validation = data
+    config = TrialConfig.from_dict({**FAST, "numberEpochs": 4})
+    result = train_trial(
+        config,
+        train,
+        validation,
+        progress=False,
+        on_epoch=lambda e: seen.append(e.epoch) or e.epoch == 2,
+    )
+    assert seen == [1, 2]
+    assert result.status == "stopped" and len(result.history) == 2
+
+
+class _NaN(nn.Module):
+    def forward(self, x):
+        return x * float("nan")
+
+
+def test_a_nan_loss_stops_at_once_and_is_reported_as_failed(data, monkeypatch):
+    def diverging(*args, **kwargs):
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 10), _NaN())
+
+    monkeypatch.setattr(solutions.mlp, "build_mlp", diverging)
+    result = run(data, numberEpochs=3)
+    assert result.status == "failed"
+    assert "nan" in result.reason.lower() and "epoch 1" in result.reason
+    assert result.history == []
+
+
+def test_a_run_at_chance_is_reported_as_failed(data):
+    train = learnable_split(640, seed=1, random_labels=True)
+    validation = learnable_split(400, seed=2, random_labels=True)
+    config = TrialConfig.from_dict({**FAST, "numberEpochs": 3, "learningRate": 1e-5})
+    result = train_trial(config, train, validation, progress=False)
+    assert result.status == "failed" and "chance" in result.reason
+    assert len(result.history) == 1
+
+
+def test_the_progress_bar_can_be_turned_off(data, capsys):
+    run(data, numberEpochs=1, progress=False)
+    assert "epoch 1/1" not in capsys.readouterr().err
+    run(data, numberEpochs=1, progress=True)
+    assert "epoch 1/1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_the_same_code_trains_on_a_gpu(data):
+    result = run(data, device="cuda", dataNormalisation=True, rotation=True, resizedCrop=True)
+    assert result.status == "finished" and result.val_accuracy > 0.9
+    assert next(result.model.parameters()).is_cuda
+    assert not math.isnan(result.history[-1].train_loss)
