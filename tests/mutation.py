@@ -20,6 +20,8 @@ import pytest
 import torch  # noqa: F401  (imported once, before forking)
 import torchvision.transforms  # noqa: F401
 
+from kata.exercises import all_exercises
+
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS_DIR = ROOT / "tests" / "mutants"
 
@@ -29,7 +31,11 @@ def all_mutants() -> list[str]:
 
 
 def exercise_of(mutant: str) -> str:
-    return mutant.split("_", 1)[0]
+    """The exercise a mutant belongs to: its name starts with the exercise's name and `_`."""
+    for exercise in all_exercises():
+        if mutant.startswith(exercise.name + "_"):
+            return exercise.name
+    raise ValueError(f"mutant {mutant!r} does not start with an exercise's name")
 
 
 def _child(mutant: str, log: Path) -> None:

@@ -56,3 +56,35 @@ float_tensors = st.builds(
     st.lists(st.integers(1, 6), min_size=1, max_size=3).map(tuple),
     st.floats(0.1, 20.0),
 )
+
+
+@st.composite
+def sweep_runs(draw, config: dict, metric: str, max_runs: int = 12) -> list[dict]:
+    """Runs as W&B reports them: status, the sampled config and a summary with the metric.
+
+    Some runs failed or crashed (with any metric, even a perfect one), some finished
+    runs lack the metric or have NaN: the narrowing step must ignore all of those.
+    """
+    runs = []
+    for _ in range(draw(st.integers(0, max_runs))):
+        params = {}
+        for name, spec in config["parameters"].items():
+            if "values" in spec:
+                params[name] = draw(st.sampled_from(spec["values"]))
+            elif spec.get("distribution") == "log_uniform_values":
+                low, high = np.log10(spec["min"]), np.log10(spec["max"])
+                params[name] = float(10 ** draw(st.floats(low, high)))
+            else:
+                params[name] = draw(st.floats(spec["min"], spec["max"]))
+        status = draw(st.sampled_from(["finished"] * 4 + ["failed", "crashed", "running"]))
+        value = draw(
+            st.one_of(
+                st.floats(0.0, 1.0),
+                st.sampled_from([0.1, 0.5, 0.9]),  # ties
+                st.just(float("nan")),
+                st.none(),
+            )
+        )
+        summary = {} if value is None else {metric: value}
+        runs.append({"status": status, "config": params, "summary": summary})
+    return runs

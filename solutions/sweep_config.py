@@ -1,0 +1,119 @@
+"""Exercise 6: the W&B sweep configuration of the assignment, and the coarse-to-fine step.
+
+A sweep configuration is a plain dict in W&B's format: `method`, `metric`,
+`parameters` and optionally `early_terminate`. The same dict runs locally
+(`python -m kata sweep`) and on W&B's servers (`wandb.sweep`).
+"""
+
+import math
+
+METRIC = "val_accuracy"
+METHODS = ("grid", "random", "bayes")
+
+# The assignment's hyperparameters: the discrete ones with their values...
+CATEGORICAL = {
+    "dataNormalisation": [True, False],
+    "horizontalFlip": [True, False],
+    "resizedCrop": [True, False],
+    "rotation": [True, False],
+    "numberHiddenLayers": [1, 2, 4],
+    "hiddenLayerSize": [64, 256, 1024],
+    "activationFunction": ["sigmoid", "tanh", "ReLU"],
+    "numberEpochs": [5, 10],
+    "batchSize": [8, 64, 128],
+}
+# ... and the continuous ones with their ranges.
+DROPOUT_RANGE = (0.0, 0.8)
+LEARNING_RATE_RANGE = (1e-4, 1e-1)
+
+
+def build_sweep_config(method: str = "random") -> dict:
+    """The sweep configuration for the assignment's 11 hyperparameters.
+
+    - `method`: one of METHODS; anything else raises ValueError.
+    - `metric`: validation accuracy (METRIC), to be maximised.
+    - the nine discrete hyperparameters take exactly the values in CATEGORICAL;
+    - dropoutProbability: uniform over DROPOUT_RANGE;
+    - learningRate: log-uniform over LEARNING_RATE_RANGE, given as the actual values
+      (W&B's `log_uniform_values`; the old `log_uniform` takes exponents of e instead);
+    - grid search cannot sample a continuous range: there, dropoutProbability takes the
+      values 0, 0.2, 0.4, 0.6, 0.8 and learningRate 1e-4, 1e-3, 1e-2, 1e-1;
+    - `early_terminate`: hyperband with min_iter 1 and eta 2, `strict` set explicitly.
+    """
+    # BEGIN SOLUTION
+    if method not in METHODS:
+        raise ValueError(f"unknown sweep method {method!r}; valid methods: {', '.join(METHODS)}")
+    parameters: dict = {name: {"values": list(values)} for name, values in CATEGORICAL.items()}
+    if method == "grid":
+        parameters["dropoutProbability"] = {"values": [0.0, 0.2, 0.4, 0.6, 0.8]}
+        parameters["learningRate"] = {"values": [1e-4, 1e-3, 1e-2, 1e-1]}
+    else:
+        low, high = DROPOUT_RANGE
+        parameters["dropoutProbability"] = {"distribution": "uniform", "min": low, "max": high}
+        low, high = LEARNING_RATE_RANGE
+        parameters["learningRate"] = {
+            "distribution": "log_uniform_values",
+            "min": low,
+            "max": high,
+        }
+    return {
+        "method": method,
+        "metric": {"name": METRIC, "goal": "maximize"},
+        "parameters": parameters,
+        "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2, "strict": False},
+    }
+    # END SOLUTION
+
+
+def narrow(config: dict, runs: list[dict], keep: int = 5) -> dict:
+    """The next, narrower sweep configuration after a stage of the coarse-to-fine search.
+
+    `runs` are finished trials as dicts with "status" ("finished", "failed", ...),
+    "config" (the hyperparameters) and "summary" (the metrics, including the metric
+    named in `config["metric"]`). Only runs with status "finished" and a finite metric
+    count; of those, the best `keep` (by the metric's goal) decide the new configuration:
+
+    - a parameter with `values` keeps only the values seen among the best runs, in their
+      original order;
+    - a continuous parameter (`min`/`max`) shrinks to the smallest range holding the best
+      runs' values, widened on each side by 10% of the old width (on a log10 scale for
+      `log_uniform_values`) and clipped to the old range;
+    - nothing ever widens, every other key stays as it was, and `config` is not changed.
+
+    No counting run at all raises ValueError.
+    """
+    # BEGIN SOLUTION
+    metric, goal = config["metric"]["name"], config["metric"].get("goal", "maximize")
+    counted = [
+        run
+        for run in runs
+        if run.get("status") == "finished"
+        and isinstance(run.get("summary", {}).get(metric), (int, float))
+        and math.isfinite(run["summary"][metric])
+    ]
+    if not counted:
+        raise ValueError(f"no finished run with a finite {metric!r} to narrow the sweep around")
+    counted.sort(key=lambda run: run["summary"][metric], reverse=goal == "maximize")
+    best = counted[:keep]
+
+    parameters = {}
+    for name, spec in config["parameters"].items():
+        seen = [run["config"][name] for run in best if name in run["config"]]
+        if "values" in spec and seen:
+            spec = {**spec, "values": [v for v in spec["values"] if v in seen]}
+        elif "min" in spec and "max" in spec and seen:
+            log = spec.get("distribution") == "log_uniform_values"
+            scale = math.log10 if log else float
+            low, high = scale(spec["min"]), scale(spec["max"])
+            margin = 0.1 * (high - low)
+            new_low = max(low, min(map(scale, seen)) - margin)
+            new_high = min(high, max(map(scale, seen)) + margin)
+            unscale = (lambda x: 10**x) if log else (lambda x: x)
+            spec = {
+                **spec,
+                "min": max(spec["min"], unscale(new_low)),
+                "max": min(spec["max"], unscale(new_high)),
+            }
+        parameters[name] = spec
+    return {**config, "parameters": parameters}
+    # END SOLUTION

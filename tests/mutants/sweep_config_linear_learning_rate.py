@@ -1,0 +1,11 @@
+"""The learning rate sampled linearly: almost every draw lands above 1e-2."""
+
+from solutions import sweep_config as _reference
+from solutions.sweep_config import *  # noqa: F403
+
+
+def build_sweep_config(method="random"):
+    config = _reference.build_sweep_config(method)
+    if method != "grid":
+        config["parameters"]["learningRate"] = {"distribution": "uniform", "min": 1e-4, "max": 0.1}
+    return config
