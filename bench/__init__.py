@@ -1,0 +1,1 @@
+"""Benchmarks of the kata's training engine, run as modules (python -m bench.pipeline_speed)."""
