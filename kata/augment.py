@@ -144,16 +144,20 @@ class _Rotation(_Step):
         b, c, h, w = images.shape
         dtype, device = images.dtype, images.device
         theta = self._theta(torch.as_tensor(angles).reshape(b), h, w).to(device, dtype)
-        # torchvision's _gen_affine_grid: pixel centres relative to the image centre, normalised
-        # after applying theta.
+        # torchvision's _gen_affine_grid: pixel centres relative to the image centre, through
+        # theta, then normalised. Written out per coordinate: a (B, HW, 3) @ (B, 3, 2) bmm
+        # costs far more than these few broadcast operations for small images.
         xs = torch.linspace(-w * 0.5 + 0.5, w * 0.5 - 0.5, steps=w, device=device, dtype=dtype)
         ys = torch.linspace(-h * 0.5 + 0.5, h * 0.5 - 0.5, steps=h, device=device, dtype=dtype)
-        ones = torch.ones(h, w, device=device, dtype=dtype)
-        base = torch.stack([xs.expand(h, w), ys[:, None].expand(h, w), ones], dim=-1)
-        base = base.view(1, h * w, 3)
-        scale = torch.tensor([0.5 * w, 0.5 * h], dtype=dtype, device=device)
-        grid = base.expand(b, -1, -1).bmm(theta.transpose(1, 2) / scale).view(b, h, w, 2)
-        return _grid_sample_fill(images, grid, self.mode, self.fill)
+        t = (theta / torch.tensor([[0.5 * w], [0.5 * h]], dtype=dtype, device=device))[
+            ..., None, None
+        ]
+        x, y = xs.view(1, 1, w), ys.view(1, h, 1)
+        grid_x = x * t[:, 0, 0] + y * t[:, 0, 1] + t[:, 0, 2]
+        grid_y = x * t[:, 1, 0] + y * t[:, 1, 1] + t[:, 1, 2]
+        return _grid_sample_fill(
+            images, torch.stack([grid_x, grid_y], dim=-1), self.mode, self.fill
+        )
 
     def apply(self, images, generator):
         if self.is_identity:

@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import stubs
 from .exercises import all_exercises, get_exercise
@@ -79,6 +80,132 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_data(args: argparse.Namespace):
+    from .data import load_development_splits
+
+    train, validation = load_development_splits()
+    if args.train_subset:
+        train = type(train)(train.images[: args.train_subset], train.labels[: args.train_subset])
+    return train, validation
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from . import sweep
+    from .train import exercise_module
+
+    if args.config:
+        text = open(args.config).read()
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError:
+            import yaml
+
+            config = yaml.safe_load(text)
+    else:
+        config = exercise_module(args.use, "sweep_config").build_sweep_config(args.method)
+    problems = sweep.validate_config(config)
+    if problems:
+        print(f"invalid sweep configuration ({len(problems)} problems):", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    train, validation = _load_data(args)
+    trial = sweep.training_trial_fn(
+        train, validation, seed=args.seed, device=args.device, package=args.use
+    )
+    if args.wandb == "online":
+        sweep_id = sweep.run_online(config, trial, project=args.project, count=args.count)
+        print(f"sweep {sweep_id} done")
+        return 0
+    local = sweep.LocalSweep(
+        args.dir,
+        config,
+        seed=args.seed,
+        name=Path(args.dir).name,
+        wandb_mode=args.wandb,
+        wandb_project=args.project,
+    )
+    sweep.run_agents(
+        local,
+        trial,
+        agents=args.agents or sweep.default_agents(args.device),
+        count=args.count,
+        budget_seconds=args.budget,
+        progress=not args.quiet,
+    )
+    best = local.best()
+    if best is None:
+        print("no finished trial yet")
+        return 1
+    print(f"best: {best.metric:.4f} {best.params}")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .staged import DEFAULT_STAGES, best_run, run_staged, scaled
+    from .sweep import default_agents, training_trial_fn
+
+    train, validation = _load_data(args)
+    trial = training_trial_fn(
+        train, validation, seed=args.seed, device=args.device, package=args.use
+    )
+    results = run_staged(
+        args.dir,
+        trial,
+        stages=scaled(DEFAULT_STAGES, args.scale),
+        budget_seconds=args.budget,
+        seed=args.seed,
+        package=args.use,
+        wandb_mode=args.wandb,
+        progress=not args.quiet,
+        agents=args.agents or default_agents(args.device),
+    )
+    for result in results:
+        best = result.best()
+        shown = f"{best.metric:.4f}" if best else "none finished"
+        print(f"stage {result.stage.name:<7} {len(result.runs):>3} trials  best {shown}")
+    best = best_run(results)
+    if best is None:
+        print("no trial finished")
+        return 1
+    print(f"best configuration (validation accuracy {best.metric:.4f}):")
+    print(json.dumps(best.params, indent=2))
+    return 0
+
+
+def _add_run_options(parser: argparse.ArgumentParser, default_dir: str) -> None:
+    parser.add_argument("--dir", default=default_dir, help="where the sweep's state lives")
+    parser.add_argument("--budget", type=float, help="wall-clock budget in seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--use",
+        choices=["solutions", "exercises"],
+        default="solutions",
+        help="whose code: the reference or your exercises",
+    )
+    parser.add_argument(
+        "--wandb",
+        choices=["offline", "disabled", "online"],
+        default="offline",
+        help="offline: log each trial for a later `wandb sync` (default)",
+    )
+    parser.add_argument("--project", default="fashion-mnist-kata", help="W&B project")
+    parser.add_argument(
+        "--train-subset",
+        type=int,
+        metavar="N",
+        help="train on the first N training images only (quick looks)",
+    )
+    parser.add_argument(
+        "--agents",
+        type=int,
+        help="agent processes sharing the sweep (default: 2 on a multi-core CPU, each with "
+        "one thread; 1 on a GPU)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="less output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kata", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +238,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
+
+    sweep = commands.add_parser("sweep", help="run one W&B sweep locally (or online)")
+    sweep.add_argument(
+        "--config",
+        help="a sweep configuration file (JSON or YAML); default: the sweep_config exercise's",
+    )
+    sweep.add_argument("--method", choices=["grid", "random", "bayes"], default="random")
+    sweep.add_argument("--count", type=int, help="number of trials (default: until done)")
+    _add_run_options(sweep, "runs/sweep")
+    sweep.set_defaults(run=_sweep)
+
+    search = commands.add_parser("search", help="the staged coarse-to-fine search")
+    search.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="trials per stage, as a multiple of the default plan",
+    )
+    _add_run_options(search, "runs/search")
+    search.set_defaults(run=_search)
 
     generate = commands.add_parser("stubs", help="write exercises/ from solutions/ (maintainers)")
     generate.add_argument("--check", action="store_true", help="only report stubs that differ")
