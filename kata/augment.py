@@ -153,11 +153,11 @@ class _Rotation(_Step):
             ..., None, None
         ]
         x, y = xs.view(1, 1, w), ys.view(1, h, 1)
-        grid_x = x * t[:, 0, 0] + y * t[:, 0, 1] + t[:, 0, 2]
-        grid_y = x * t[:, 1, 0] + y * t[:, 1, 1] + t[:, 1, 2]
-        return _grid_sample_fill(
-            images, torch.stack([grid_x, grid_y], dim=-1), self.mode, self.fill
-        )
+        grid = torch.empty(b, h, w, 2, device=device, dtype=dtype)  # written in place: no stack
+        for i in (0, 1):
+            torch.add(x * t[:, i, 0], y * t[:, i, 1], out=grid[..., i])
+            grid[..., i] += t[:, i, 2]
+        return _grid_sample_fill(images, grid, self.mode, self.fill)
 
     def apply(self, images, generator):
         if self.is_identity:
@@ -167,18 +167,20 @@ class _Rotation(_Step):
 
 def _grid_sample_fill(images, grid, mode: str, fill) -> torch.Tensor:
     """torchvision's _apply_grid_transform with a per-image grid."""
+    out = nnf.grid_sample(images, grid, mode=mode, padding_mode="zeros", align_corners=False)
     if fill is None:
-        return nnf.grid_sample(images, grid, mode=mode, padding_mode="zeros", align_corners=False)
+        return out
     b, c, h, w = images.shape
-    ones = torch.ones(b, 1, h, w, dtype=images.dtype, device=images.device)
-    out = nnf.grid_sample(
-        torch.cat([images, ones], dim=1), grid, mode=mode, padding_mode="zeros", align_corners=False
-    )
-    out, mask = out[:, :c], out[:, c:].expand(-1, c, -1, -1)
+    # Where the image came from: the image of a ones channel under the same grid (torchvision
+    # samples it together with the image; sampled apart it is the same, without the copy).
+    ones = torch.ones(1, 1, h, w, dtype=images.dtype, device=images.device).expand(b, 1, h, w)
+    mask = nnf.grid_sample(ones, grid, mode=mode, padding_mode="zeros", align_corners=False)
     fill = [float(fill)] * c if isinstance(fill, (int, float)) else [float(f) for f in fill]
     fill_img = torch.tensor(fill, dtype=out.dtype, device=out.device).view(1, -1, 1, 1)
     if mode == "nearest":
         return torch.where(mask < 0.5, fill_img.expand_as(out), out)
+    if not any(fill):  # (1 - mask) * 0 adds nothing: the same result, two passes fewer
+        return out * mask
     return out * mask + (1.0 - mask) * fill_img
 
 
