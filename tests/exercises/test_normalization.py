@@ -49,30 +49,29 @@ def test_statistics_match_a_float64_reference(normalization, images):
     )
 
 
+def check_same_statistics(normalization, images, other, called, what, atol):
+    """The statistics of `other` equal those of `images` (the same pictures, another form)."""
+    for name, got, expected in zip(
+        ("mean", "std"),
+        statistics(normalization, other),
+        statistics(normalization, images),
+        strict=True,
+    ):
+        check_close(got, expected, called=called, what=f"{name} {what}", atol=atol)
+
+
 @given(uint8_images())
 def test_float_images_on_the_0_1_scale_give_the_same_statistics(normalization, images):
     as_float = images.float() / 255
     called = call("pixel_statistics", as_float)
-    for name, got, expected in zip(
-        ("mean", "std"),
-        statistics(normalization, as_float),
-        statistics(normalization, images),
-        strict=True,
-    ):
-        check_close(got, expected, called=called, what=f"{name} of float images", atol=2e-6)
+    check_same_statistics(normalization, images, as_float, called, "of float images", 2e-6)
 
 
 @given(uint8_images())
 def test_a_channel_axis_gives_the_same_statistics(normalization, images):
     with_channel = images.unsqueeze(1)
     called = call("pixel_statistics", with_channel)
-    for name, got, expected in zip(
-        ("mean", "std"),
-        statistics(normalization, with_channel),
-        statistics(normalization, images),
-        strict=True,
-    ):
-        check_close(got, expected, called=called, what=name, atol=1e-7)
+    check_same_statistics(normalization, images, with_channel, called, "with a channel axis", 1e-7)
 
 
 @given(uint8_images(min_images=2), st.randoms(use_true_random=False))
@@ -81,13 +80,7 @@ def test_the_order_of_the_images_does_not_matter(normalization, images, random):
     random.shuffle(order)
     shuffled = images[order]
     called = call("pixel_statistics", shuffled) + " (the same images in another order)"
-    for name, got, expected in zip(
-        ("mean", "std"),
-        statistics(normalization, shuffled),
-        statistics(normalization, images),
-        strict=True,
-    ):
-        check_close(got, expected, called=called, what=name, atol=1e-6)
+    check_same_statistics(normalization, images, shuffled, called, "in another order", 1e-6)
 
 
 def test_the_input_is_not_changed(normalization):
