@@ -7,17 +7,17 @@ own tests and nothing else.
 """
 
 import copy
+import functools
 import importlib
-import json
 import os
-from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from kata.exercises import all_exercises, get_exercise
+from kata.exercises import get_exercise
+from kata.progress import ProgressReport
 
 ROOT = Path(__file__).resolve().parent
 EXERCISE_TESTS = ROOT / "tests" / "exercises"
@@ -36,9 +36,6 @@ settings.load_profile(
 )
 
 _IMPL = pytest.StashKey[str]()
-_OUTCOMES = pytest.StashKey[dict]()
-_EXERCISE_OF = pytest.StashKey[dict]()
-_CONFIG: list[pytest.Config] = []  # logreport hooks get no config
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,8 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if len(chosen) > 1:
         raise pytest.UsageError(f"test one package at a time, not {sorted(chosen)}")
     config.stash[_IMPL] = chosen.pop() if chosen else "exercises"
-    config.stash[_OUTCOMES] = {}
-    _CONFIG[:] = [config]
+    progress = ProgressReport(config.stash[_IMPL], config.getoption("kata_report"))
+    config.pluginmanager.register(progress, "kata-progress")
 
 
 class Implementation:
@@ -106,66 +103,44 @@ def reference() -> Implementation:
     return Implementation("solutions")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Remember which exercise each test belongs to (its `exercise` marker)."""
-    config.stash[_EXERCISE_OF] = {
-        item.nodeid: marker.args[0]
-        for item in items
-        if (marker := item.get_closest_marker("exercise")) is not None
-    }
+class StubNotWritten(BaseException):
+    """A NotImplementedError from a stub, carried past hypothesis.
+
+    Hypothesis catches an Exception and spends seconds shrinking the example that raised
+    it; for an untouched stub every example fails the same way, so the error leaves at the
+    first example instead.
+    """
+
+
+def _stop_at_a_stub(test):
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except NotImplementedError as error:
+            raise StubNotWritten(str(error)) from error
+
+    wrapper.kata_stops_at_stubs = True
+    return wrapper
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        hypothesis = getattr(getattr(item, "obj", None), "hypothesis", None)
+        if item.get_closest_marker("exercise") and hypothesis is not None:
+            if not getattr(hypothesis.inner_test, "kata_stops_at_stubs", False):
+                hypothesis.inner_test = _stop_at_a_stub(hypothesis.inner_test)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
     """An untouched stub: one line that says where to go, instead of a long traceback."""
-    if call.excinfo is None or not call.excinfo.errisinstance(NotImplementedError):
+    if call.excinfo is None or not call.excinfo.errisinstance(
+        (NotImplementedError, StubNotWritten)
+    ):
         return None
     if item.get_closest_marker("exercise") is None:
         return None
     short = copy.copy(call)
     short.excinfo = f"not written yet: {call.excinfo.value}"  # a string becomes the longrepr
     return pytest.TestReport.from_item_and_call(item, short)
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    config = _CONFIG[0]
-    exercise = config.stash.get(_EXERCISE_OF, {}).get(report.nodeid)
-    if exercise is None:
-        return
-    outcomes = config.stash[_OUTCOMES].setdefault(exercise, {})
-    if report.failed or (report.skipped and report.nodeid not in outcomes):
-        outcomes[report.nodeid] = report.outcome
-    elif report.when == "call" and outcomes.get(report.nodeid) != "failed":
-        outcomes[report.nodeid] = "passed"
-
-
-def _tally(config: pytest.Config) -> dict[str, Counter]:
-    return {name: Counter(per_test.values()) for name, per_test in config.stash[_OUTCOMES].items()}
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    tally = _tally(config)
-    if not tally:
-        return
-    report_path = config.getoption("kata_report")
-    if report_path:
-        Path(report_path).write_text(json.dumps({k: dict(v) for k, v in tally.items()}, indent=2))
-    write = terminalreporter.write_line
-    terminalreporter.section(f"kata progress ({config.stash[_IMPL]})", sep="=")
-    next_up = None
-    for exercise in all_exercises():
-        counts = tally.get(exercise.name)
-        if counts is None:
-            write(f"  [ ] {exercise.number}. {exercise.name:<15} not run")
-            continue
-        total = sum(counts.values())
-        done = counts["passed"] == total
-        if not done and next_up is None:
-            next_up = exercise
-        mark = "x" if done else " "
-        write(f"  [{mark}] {exercise.number}. {exercise.name:<15} {counts['passed']}/{total} pass")
-    if next_up is not None:
-        write("")
-        write(f"Next: exercise {next_up.number}, {next_up.name} ({next_up.title})")
-        write(f"  edit {next_up.stub_path}, then run: pytest exercises/{next_up.name}.py")
-        write("  hint: " + next_up.hint.replace("\n", "\n        "))

@@ -61,6 +61,17 @@ def test_one_exercise_file_runs_only_its_own_tests(tmp_path):
     assert set(outcomes(tmp_path / "report.json")) == {"dropout"}
 
 
+def test_finishing_one_exercise_turns_exactly_its_tests_green(tmp_path):
+    # As if the student had written the dropout exercise: the reference stands in for it.
+    result = run_pytest(
+        "exercises", "--kata-override=dropout=solutions.dropout", report=tmp_path / "report.json"
+    )
+    counts = outcomes(tmp_path / "report.json")
+    assert set(counts.pop("dropout")) == {"passed"}, result.stdout[-3000:]
+    assert all(set(count) == {"failed"} for count in counts.values()), counts
+    assert "[x] 4. dropout" in result.stdout and "Next: exercise 1, normalization" in result.stdout
+
+
 def test_every_mutant_is_rejected(tmp_path):
     command = [sys.executable, "-m", "tests.mutation", "--json", str(tmp_path / "mutants.json")]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)

@@ -21,6 +21,8 @@ from kata.sweep import (
     SweepWarning,
     _engine_config,
     check_outcome,
+    default_agents,
+    run_agents,
     run_online,
     training_trial_fn,
     validate_config,
@@ -661,3 +663,31 @@ def test_training_trial_fn_runs_a_tiny_real_trial(tmp_path):
     assert [h["epoch"] for h in good.history] == [1, 2]
     assert good.history[-1]["val_accuracy"] == good.metric
     assert bad.state == "failed" and "learningRate=-1.0" in bad.reason
+
+
+def _agent_pid_trial(params, report):
+    time.sleep(0.05)  # long enough for both agents to take turns
+    return done(0.5, pid=os.getpid())
+
+
+def test_run_agents_forks_agents_that_share_the_sweep(tmp_path):
+    s = sweep(tmp_path, grid(8))
+    run_agents(s, _agent_pid_trial, agents=2, progress=False)
+    runs = s.runs()
+    assert sorted(r.params["x"] for r in runs) == list(range(8))
+    assert all(r.state == "finished" for r in runs)
+    pids = {r.summary["pid"] for r in runs}
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_one_agent_runs_in_this_process(tmp_path):
+    s = sweep(tmp_path, grid(3))
+    run_agents(s, _agent_pid_trial, agents=1, progress=False)
+    assert {r.summary["pid"] for r in s.runs()} == {os.getpid()}
+
+
+def test_default_agents_are_two_on_a_multicore_cpu_and_one_on_a_gpu(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert default_agents("cpu") == 2 and default_agents("cuda") == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert default_agents("cpu") == 1
