@@ -12,6 +12,7 @@ from kata.config import TrialConfig
 from kata.train import build_pipeline, evaluate, to_device, train_trial
 from tests.harness.synthetic import learnable_split
 
+EVERY_TRICK = dict(dataNormalisation=True, horizontalFlip=True, rotation=True, resizedCrop=True)
 FAST = dict(numberEpochs=2, hiddenLayerSize=32, batchSize=32, learningRate=3e-3)
 
 
@@ -71,13 +72,7 @@ def test_the_seed_reaches_the_weights(data):
 
 
 def test_the_same_seed_gives_the_same_run_on_the_cpu(data):
-    flags = dict(
-        dataNormalisation=True,
-        horizontalFlip=True,
-        rotation=True,
-        resizedCrop=True,
-        dropoutProbability=0.3,
-    )
+    flags = dict(EVERY_TRICK, dropoutProbability=0.3)
     first, second = run(data, **flags), run(data, **flags)
     assert [(e.train_loss, e.val_accuracy) for e in first.history] == [
         (e.train_loss, e.val_accuracy) for e in second.history
@@ -108,14 +103,7 @@ def test_normalisation_statistics_come_from_the_training_split_only(data, monkey
 
 
 def test_validation_uses_the_evaluation_transform_in_eval_mode(data):
-    flags = dict(
-        dataNormalisation=True,
-        horizontalFlip=True,
-        rotation=True,
-        resizedCrop=True,
-        dropoutProbability=0.5,
-        numberEpochs=1,
-    )
+    flags = dict(EVERY_TRICK, dropoutProbability=0.5, numberEpochs=1)
     result = run(data, **flags)
     validation = data[1]
     inputs = result.pipeline.eval_augmenter(to_device(validation.images, "cpu"))
