@@ -24,7 +24,6 @@ from .augment import BatchAugmenter
 from .config import TrialConfig
 from .data import Split
 
-NUM_CLASSES = 10
 CHANCE_THRESHOLD = 0.15  # validation accuracy at or below this after an epoch: not learning
 DIVERGENCE_CHECK_EVERY = 25  # batches between NaN checks (each check syncs a GPU)
 EVAL_BATCH = 2048
@@ -193,6 +192,7 @@ def _train(config, train, validation, on_epoch, progress, package) -> TrialResul
     batches_per_epoch = math.ceil(len(inputs) / config.batchSize)
     total_batches = max(1, math.ceil(config.numberEpochs * batches_per_epoch))
     epochs = math.ceil(total_batches / batches_per_epoch)
+    chunk = _chunk_size(config.batchSize)
     done = 0
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
@@ -209,7 +209,6 @@ def _train(config, train, validation, on_epoch, progress, package) -> TrialResul
             leave=False,
             disable=not progress,
         )
-        chunk = _chunk_size(config.batchSize)
         for b in bar:
             start = b * config.batchSize
             if start % chunk == 0:  # augment the next chunk of the epoch, a draw per image
