@@ -53,8 +53,10 @@ class StageResult:
     runs: list[RunRecord]
 
     def best(self) -> RunRecord | None:
+        """The best finished run by the metric's goal (the runs `narrow` counts too)."""
         finished = [r for r in self.runs if r.state == "finished" and r.metric is not None]
-        return max(finished, key=lambda r: r.metric, default=None)
+        pick = min if self.config["metric"].get("goal") == "minimize" else max
+        return pick(finished, key=lambda r: r.metric, default=None)
 
 
 def as_narrowing_runs(records: list[RunRecord]) -> list[dict]:
