@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import stubs
+from . import run_cli, stubs
 from .exercises import all_exercises, get_exercise
 
 
@@ -258,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_options(search, "runs/search")
     search.set_defaults(run=_search)
+
+    run_cli.add_parser(commands)
 
     generate = commands.add_parser("stubs", help="write exercises/ from solutions/ (maintainers)")
     generate.add_argument("--check", action="store_true", help="only report stubs that differ")
