@@ -9,6 +9,21 @@ from typing import Any
 import pytest
 import torch
 
+# Unit roundoff of float32: one rounding changes a value by at most this fraction of it.
+FLOAT32_ROUNDOFF = 2.0**-24
+
+
+def float32_mean_error(n: int, magnitude: float = 1.0) -> float:
+    """A bound on the error of a mean of n float32 values of size <= magnitude.
+
+    Rounding each input (e.g. k / 255), n - 1 additions in whatever order (worst case:
+    one after another, each adding at most the roundoff of the running sum) and the final
+    division each cost at most FLOAT32_ROUNDOFF x magnitude: (n + 1) roundings. Pairwise,
+    Welford's and numpy's summations stay within this; a factor 2 covers the variance
+    and the square root of a standard deviation computed the same way.
+    """
+    return 2 * (n + 1) * FLOAT32_ROUNDOFF * magnitude
+
 
 def describe(value: Any) -> str:
     """A short description of a value: type, dtype and shape rather than numbers."""
@@ -62,19 +77,26 @@ def check_close(
     *,
     called: str,
     what: str = "the result",
-    atol: float = 1e-6,
+    atol: float | torch.Tensor = 1e-6,
     rtol: float = 0.0,
 ) -> None:
-    """Fail with the worst element when two tensors of the same shape are not close."""
+    """Fail with the worst element when two tensors of the same shape are not close.
+
+    `atol` may be a tensor (one tolerance per element, broadcast against `expected`).
+    Equal infinities are close; a NaN on either side never is, and is named as such.
+    """
     check_tensor(actual, called=called, what=what, shape=tuple(expected.shape))
     a, e = actual.detach().double().cpu(), expected.detach().double().cpu()
-    bad = ~torch.isclose(a, e, atol=atol, rtol=rtol, equal_nan=False)
-    if bad.any():
-        diff = torch.where(bad, (a - e).abs().nan_to_num(float("inf")), torch.zeros_like(a))
-        index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), a.shape))
-        fail(
-            called,
-            f"{what}[{', '.join(map(str, index))}] = {a[index].item():.7g} "
-            f"({int(bad.sum())} of {a.numel()} elements off)",
-            f"{e[index].item():.7g} (within {atol:g} + {rtol:g} x |expected|)",
-        )
+    tol = torch.as_tensor(atol, dtype=torch.float64).expand(e.shape)
+    bad = ~(((a - e).abs() <= tol + rtol * e.abs()) | (a == e))
+    if not bad.any():
+        return
+    diff = torch.where(bad, (a - e).abs().nan_to_num(float("inf")), torch.zeros_like(a))
+    index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), a.shape))
+    where = f"{what}[{', '.join(map(str, index))}]" if a.dim() else what
+    count = f"({int(bad.sum())} of {a.numel()} elements off)"
+    if torch.isnan(e[index]):
+        fail(called, f"{where} = {a[index].item():.7g}, compared with a NaN", "finite values")
+    got = "NaN" if torch.isnan(a[index]) else f"{a[index].item():.7g}"
+    tolerance = f"{tol[index].item():.3g}" + (f" + {rtol:g} x |expected|" if rtol else "")
+    fail(called, f"{where} = {got} {count}", f"{e[index].item():.7g} (within {tolerance})")

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTANTS_DIR = ROOT / "tests" / "mutants"
 
 
-def all_mutants() -> list[str]:
-    return sorted(p.stem for p in MUTANTS_DIR.glob("[a-z]*_*.py"))
+def all_mutants(directory: Path = MUTANTS_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("[a-z]*_*.py"))
 
 
 def exercise_of(mutant: str) -> str:
@@ -38,22 +38,22 @@ def exercise_of(mutant: str) -> str:
     raise ValueError(f"mutant {mutant!r} does not start with an exercise's name")
 
 
-def _child(mutant: str, log: Path) -> None:
-    """Run in a forked child: pytest against one mutant, output to `log`, never returns."""
+def _child(mutant: str, log: Path, package: str, profile: str, first_failure: bool) -> None:
+    """Run in a forked child: pytest against one module, output to `log`, never returns."""
     code = 3
     try:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
-        os.environ["HYPOTHESIS_PROFILE"] = "mutants"
+        os.environ["HYPOTHESIS_PROFILE"] = profile
         torch.set_num_threads(1)  # children run side by side, one per core
         exercise = exercise_of(mutant)
         code = pytest.main(
             [
                 str(ROOT / "tests" / "exercises" / f"test_{exercise}.py"),
                 "--impl=solutions",
-                f"--kata-override={exercise}=tests.mutants.{mutant}",
-                "-x",
+                f"--kata-override={exercise}={package}.{mutant}",
+                *(["-x"] if first_failure else []),
                 "-q",
                 "-rf",
                 "-p",
@@ -67,8 +67,18 @@ def _child(mutant: str, log: Path) -> None:
         os._exit(int(code))
 
 
-def run(mutants: list[str], workers: int) -> dict[str, dict]:
-    """Outcome per mutant: exit code and the test that killed it."""
+def run(
+    mutants: list[str],
+    workers: int,
+    package: str = "tests.mutants",
+    profile: str = "mutants",
+    first_failure: bool = True,
+) -> dict[str, dict]:
+    """Outcome per module: exit code and the tests that failed (for a mutant: killed it).
+
+    Mutants run derandomised and stop at the first failure; correct alternatives
+    (`package="tests.alternatives"`) run every test with random examples, as a student does.
+    """
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         pending, running = list(mutants), {}
@@ -78,15 +88,16 @@ def run(mutants: list[str], workers: int) -> dict[str, dict]:
                 log = Path(tmp) / f"{mutant}.log"
                 pid = os.fork()
                 if pid == 0:
-                    _child(mutant, log)
+                    _child(mutant, log, package, profile, first_failure)
                 running[pid] = (mutant, log)
             pid, status = os.wait()
             mutant, log = running.pop(pid)
             output = log.read_text(errors="replace")
-            killer = re.search(r"^FAILED (\S+)", output, re.MULTILINE)
+            failed = re.findall(r"^FAILED (\S+)", output, re.MULTILINE)
             results[mutant] = {
                 "exit_code": os.waitstatus_to_exitcode(status),
-                "killed_by": killer.group(1) if killer else None,
+                "killed_by": failed[0] if failed else None,
+                "failed": failed,
                 "output_tail": output[-2000:],
             }
     return results
