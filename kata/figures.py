@@ -33,6 +33,7 @@ class Axis:
     tickvals: list[float] | None = None
     ticktext: list[str] | None = None
     range: tuple[float, float] | None = None
+    tickformat: str | None = None  # d3 format of a continuous axis
 
 
 def _levels(param: str, values: list) -> list:
@@ -69,7 +70,7 @@ def parcoords_axes(trials: list[Trial]) -> tuple[list[Axis], list[str]]:
             rng = (tickvals[0], tickvals[-1])
             axes.append(Axis(param, "learningRate (log10)", logs, tickvals, ticktext, rng))
         elif param == "dropoutProbability":
-            axes.append(Axis(param, param, [float(v) for v in values]))
+            axes.append(Axis(param, param, [float(v) for v in values], tickformat=".2f"))
         else:
             levels = _levels(param, values)
             codes = [float(levels.index(v)) for v in values]
@@ -77,7 +78,7 @@ def parcoords_axes(trials: list[Trial]) -> tuple[list[Axis], list[str]]:
             ticks = [float(i) for i in range(len(levels))]
             axes.append(Axis(param, param, codes, ticks, text, (0.0, len(levels) - 1.0)))
     accuracy = [t.val_accuracy for t in measured]
-    axes.append(Axis("val_accuracy", "val accuracy", accuracy))
+    axes.append(Axis("val_accuracy", "val accuracy", accuracy, tickformat=".1%"))
     return axes, constant
 
 
@@ -102,6 +103,8 @@ def parcoords_figure(trials: list[Trial]) -> go.Figure:
             dimension.update(tickvals=axis.tickvals, ticktext=axis.ticktext)
         if axis.range is not None:
             dimension.update(range=list(axis.range))
+        if axis.tickformat is not None:
+            dimension.update(tickformat=axis.tickformat)
         dimensions.append(dimension)
     accuracy = axes[-1].values
     line = dict(
@@ -152,7 +155,7 @@ def best_per_stage_figure(trials: list[Trial], stages: list[str]) -> go.Figure:
                     mode="markers+text",
                     marker=dict(color="#d62728", size=16, symbol="star"),
                     text=[f"{100 * best.val_accuracy:.1f}%"],
-                    textposition="middle right",
+                    textposition="top center",
                     textfont=dict(size=14, color="#d62728"),
                     name="best of the stage",
                     legendgroup="best",

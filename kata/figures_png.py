@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from .figures import COLORS, parcoords_axes  # noqa: E402
 from .importance import ENCODING_NOTE, StageImportance  # noqa: E402
@@ -79,20 +80,31 @@ def best_per_stage_png(trials: list[Trial], stages: list[str]) -> Figure:
     for x, stage in enumerate(stages):
         values = [t.val_accuracy for t in trials if t.stage == stage and t.measured]
         if values:
-            ax.bar(x, max(values), color="#1f77b4", alpha=0.55, width=0.6)
-            ax.text(x, max(values), f"{100 * max(values):.1f}%", ha="center", va="bottom")
-            jitter = np.linspace(-0.18, 0.18, len(values)) if len(values) > 1 else [0.0]
-            ax.scatter(x + np.asarray(jitter), values, color="#333", s=14, alpha=0.6, zorder=3)
+            jitter = np.linspace(-0.2, 0.2, len(values)) if len(values) > 1 else [0.0]
+            ax.scatter(x + np.asarray(jitter), values, color="#555", s=18, alpha=0.5)
+            ax.scatter([x], [max(values)], color="#d62728", marker="*", s=220, zorder=3)
+            ax.annotate(
+                f"{100 * max(values):.1f}%",
+                (x, max(values)),
+                xytext=(0, 9),
+                textcoords="offset points",
+                ha="center",
+                color="#d62728",
+            )
         else:
-            ax.text(x, 0.02, "no result", ha="center", va="bottom", color="#a00")
+            ax.text(
+                x, 0.5, "no result", ha="center", color="#a00", transform=ax.get_xaxis_transform()
+            )
     labels = []
     for stage in stages:
         epochs = sorted({t.params["numberEpochs"] for t in trials if t.stage == stage})
         labels.append(f"{stage}\n({', '.join(epochs_text(e) for e in epochs)})")
     ax.set_xticks(range(len(stages)), labels)
-    ax.set_ylim(0, 1.05)
+    ax.set_xlim(-0.6, len(stages) - 0.4)
+    ax.margins(y=0.15)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("validation accuracy")
-    ax.set_title("Best validation accuracy per stage (points: every measured trial)")
+    ax.set_title("Validation accuracy per stage: every measured trial, best starred")
     return fig
 
 
@@ -140,6 +152,8 @@ def curves_png(curves: list[Curve]) -> Figure:
                 )
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
     ax.set_title("Learning curves (solid: validation, dashed: training)")
     if curves:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))

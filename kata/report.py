@@ -135,9 +135,16 @@ class _Page:
         self.add(f'<p class="png">Static copy: <a href="{link}">{link}</a></p>')
 
 
+def _value(value: Any) -> str:
+    """A cell's text: floats to 4 significant digits, None as empty."""
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _table(rows: list[tuple[Any, Any]], header: tuple[str, str]) -> str:
     head = f"<tr><th>{esc(header[0])}</th><th>{esc(header[1])}</th></tr>"
-    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(_value(v))}</td></tr>" for k, v in rows)
     return f"<table>{head}{body}</table>"
 
 
@@ -152,13 +159,17 @@ def _headline(page: _Page, job: JobFiles) -> None:
     m = job.metrics
     search = m.get("search_val_accuracy")
     search_text = f"{pct(search)} in the search" if search is not None else "not in the search"
+    total = sum(map(sum, m["confusion_matrix"]))
+    note = m.get("choice_note")
+    note_html = f"<p>Why this trial: {esc(note)}</p>" if isinstance(note, str) and note else ""
     page.add(
         '<section class="headline">'
         f'<div class="big" id="test-accuracy">{pct(m["test_accuracy"])}'
-        "<small>test accuracy (10 classes, test set used once)</small></div>"
+        f"<small>test accuracy on {total:,} test images</small></div>"
         f"<div><p>Validation accuracy of the retrained model: <b>{pct(m['val_accuracy'])}</b></p>"
         f"<p>Chosen trial <b>{esc(m['chosen_trial'])}</b> (stage {esc(m['chosen_stage'])}): "
         f"{esc(search_text)}</p>"
+        f"{note_html}"
         f'<p class="protocol">Protocol: {esc(m["protocol"])}</p></div></section>'
     )
 
@@ -288,7 +299,7 @@ def _trials_table(page: _Page, job: JobFiles) -> None:
         values = {**t.params, **t.__dict__}
         if t.val_accuracy is not None:
             values["val_accuracy"] = pct(t.val_accuracy)
-        cells = "".join(f"<td>{esc('' if values[c] is None else values[c])}</td>" for c in columns)
+        cells = "".join(f"<td>{esc(_value(values[c]))}</td>" for c in columns)
         rows.append(f'<tr class="{esc(t.status)}">{cells}</tr>')
     page.add(
         f'<h2 id="trials">All {len(job.trials)} trials</h2><details><summary>Show the table'

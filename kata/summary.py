@@ -35,6 +35,11 @@ def number(value: float) -> str:
     return f"{value:.2g}" if value >= 0.001 else f"{value:.1e}"
 
 
+def span(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return number(lo) if number(lo) == number(hi) else f"{number(lo)} to {number(hi)}"
+
+
 def epochs_text(value: float) -> str:
     return f"{value:g} epoch" + ("" if value == 1 else "s")
 
@@ -149,8 +154,7 @@ def stage_sentences(trials: list[Trial], stage: str, top: StageImportance | None
         every = [t.params["learningRate"] for t in measured]
         sentences.append(
             f"The best {k} of {len(measured)} measured trials used learning rates "
-            f"{number(min(rates))} to {number(max(rates))} (the stage tried "
-            f"{number(min(every))} to {number(max(every))})."
+            f"{span(rates)} (all measured trials of the stage: {span(every)})."
         )
     if top is not None and top.note is None and top.features:
         sentences.append(importance_sentence(*top.ranked()[0]))
@@ -185,11 +189,9 @@ def failure_sentence(trials: list[Trial]) -> str | None:
         text += f"; most often: “{reason}” ({n} of {len(failed)})"
     rates = [t.params["learningRate"] for t in failed]
     ok = [t.params["learningRate"] for t in trials if t.measured]
-    text += (
-        f". The failed trials' learning rates ranged {number(min(rates))} to {number(max(rates))}"
-    )
+    text += f". The failed trials' learning rates: {span(rates)}"
     if ok:
-        text += f" (trials that finished or were stopped: {number(min(ok))} to {number(max(ok))})"
+        text += f" (trials that finished or were stopped: {span(ok)})"
     return text + "."
 
 
@@ -199,13 +201,11 @@ def final_sentence(metrics: dict[str, Any]) -> str:
     text += f"{metrics['chosen_stage']}"
     if metrics.get("search_val_accuracy") is not None:
         text += f", {pct(metrics['search_val_accuracy'])} validation accuracy in the search"
-    diff = test - val
-    side = "below" if diff < 0 else "above"
-    text += (
-        f") was retrained: validation accuracy {pct(val)}, test accuracy {pct(test)}"
-        f" ({points(abs(diff))} {side} validation)."
-    )
-    return text
+    text += f") was retrained: validation accuracy {pct(val)}, test accuracy {pct(test)}"
+    if pct(test) == pct(val):
+        return text + " (the same, to 0.1 points)."
+    side = "below" if test < val else "above"
+    return text + f" ({points(abs(test - val))} {side} validation)."
 
 
 def summarise(
@@ -236,7 +236,7 @@ def summarise(
         overall.append(
             "Within a stage, comparisons average over the other settings, which varied too; "
             "a setting is said to help or hurt only when the gap is more than twice its "
-            "standard error."
+            f"standard error, and values tried in fewer than {MIN_GROUP} trials are left out."
         )
     paragraphs.append(overall)
     paragraphs += [stage_sentences(trials, s, by_stage.get(s)) for s in stages]

@@ -222,7 +222,7 @@ def test_summary_counts_failures_and_their_most_common_reason(tmp_path):
     ]
     text = " ".join(sentences(summarise(as_trials(rows, tmp_path))))
     assert "3 of 9 trials failed; most often: “loss is NaN” (2 of 3)" in text
-    assert "The failed trials' learning rates ranged 0.05 to 0.09" in text
+    assert "The failed trials' learning rates: 0.05 to 0.09" in text
 
 
 def test_summary_learning_rates_of_the_best_trials_and_the_final_model(tmp_path):
