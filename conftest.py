@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from kata.exercises import get_exercise
+from kata.exercises import all_exercises, check_exercise_files, get_exercise
 from kata.progress import ProgressReport
 
 ROOT = Path(__file__).resolve().parent
@@ -25,7 +25,15 @@ PACKAGES = ("exercises", "solutions")
 
 # Hypothesis: quick while a student iterates, more examples and reproducible in CI.
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-settings.register_profile("dev", max_examples=20, **_common)
+# No shrinking while a student iterates: shrinking a failure of a wrong `narrow` kept them
+# waiting close to a minute, and the strategies are bounded, so the first failing example
+# is already small. CI (on the reference, which should not fail) still shrinks.
+settings.register_profile(
+    "dev",
+    max_examples=20,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
+    **_common,
+)
 settings.register_profile("ci", max_examples=100, derandomize=True, print_blob=True, **_common)
 # Proving wrong implementations fail: reproducible, and no time spent shrinking.
 settings.register_profile(
@@ -74,7 +82,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if len(chosen) > 1:
         raise pytest.UsageError(f"test one package at a time, not {sorted(chosen)}")
     config.stash[_IMPL] = chosen.pop() if chosen else "exercises"
-    progress = ProgressReport(config.stash[_IMPL], config.getoption("kata_report"))
+    package = config.stash[_IMPL]
+    problems = check_exercise_files("solution", "stub" if package == "exercises" else "test")
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+    progress = ProgressReport(package, config.getoption("kata_report"))
+    progress.whole_suite = any(
+        (config.invocation_params.dir / arg.partition("::")[0]).resolve() == EXERCISE_TESTS
+        for arg in config.args
+    )
     config.pluginmanager.register(progress, "kata-progress")
 
 
@@ -124,7 +140,15 @@ def _stop_at_a_stub(test):
     return wrapper
 
 
+def _exercise_number(item: pytest.Item) -> int:
+    marker = item.get_closest_marker("exercise")
+    numbers = {e.name: e.number for e in all_exercises()}
+    return numbers.get(marker.args[0], len(numbers) + 1) if marker else len(numbers) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Exercise order (1 to 6), not alphabetical; a stable sort keeps each file's own order.
+    items.sort(key=_exercise_number)
     for item in items:
         hypothesis = getattr(getattr(item, "obj", None), "hypothesis", None)
         if item.get_closest_marker("exercise") and hypothesis is not None:

@@ -1,5 +1,6 @@
 # Exercise 2: augmentations. Generated from solutions/augmentations.py by `python -m kata stubs`.
 # Replace each `raise NotImplementedError(...)` with your code; check it with `pytest exercises/augmentations.py`.
+# Stub fingerprint 0b96155dd1d2e70b: `kata stubs` replaces this file only while untouched.
 """Exercise 2: the training transform (augmentation) and the evaluation transform.
 
 Both work on float image tensors of shape (1, H, W) on the 0-1 scale, and on batches

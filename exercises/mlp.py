@@ -1,5 +1,6 @@
 # Exercise 5: mlp. Generated from solutions/mlp.py by `python -m kata stubs`.
 # Replace each `raise NotImplementedError(...)` with your code; check it with `pytest exercises/mlp.py`.
+# Stub fingerprint ace551a5143d7699: `kata stubs` replaces this file only while untouched.
 """Exercise 5: a fully connected network from the assignment's hyperparameters."""
 
 from torch import nn

@@ -1,5 +1,6 @@
 # Exercise 1: normalization. Generated from solutions/normalization.py by `python -m kata stubs`.
 # Replace each `raise NotImplementedError(...)` with your code; check it with `pytest exercises/normalization.py`.
+# Stub fingerprint 82096a47fab611b2: `kata stubs` replaces this file only while untouched.
 """Exercise 1: per-pixel standardisation statistics from the training images only."""
 
 import torch

@@ -1,5 +1,6 @@
 # Exercise 6: sweep_config. Generated from solutions/sweep_config.py by `python -m kata stubs`.
 # Replace each `raise NotImplementedError(...)` with your code; check it with `pytest exercises/sweep_config.py`.
+# Stub fingerprint afcbf8e176efaa4e: `kata stubs` replaces this file only while untouched.
 """Exercise 6: the W&B sweep configuration of the assignment, and the coarse-to-fine step.
 
 A sweep configuration is a plain dict in W&B's format: `method`, `metric`,

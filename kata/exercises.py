@@ -15,7 +15,8 @@ class Exercise:
     number: int
     name: str
     title: str
-    hint: str
+    hint: str  # a nudge: where to look, what to think about; never the answer
+    more: str = ""  # the next step, for `kata hint NAME --more`: closer, still not the code
 
     @property
     def stub_path(self) -> str:
@@ -26,14 +27,52 @@ class Exercise:
         return f"tests/exercises/test_{self.name}.py"
 
 
+class ExerciseListError(ValueError):
+    """kata/exercises.toml is malformed or lists an exercise without its files."""
+
+
 @cache
 def all_exercises() -> tuple[Exercise, ...]:
     """Every exercise, in the order a student does them."""
     data = tomllib.loads((Path(__file__).with_name("exercises.toml")).read_text())
-    return tuple(
-        Exercise(number=i, name=e["name"], title=e["title"], hint=e["hint"].strip())
-        for i, e in enumerate(data["exercise"], start=1)
-    )
+    exercises = []
+    for i, entry in enumerate(data.get("exercise", []), start=1):
+        missing = [key for key in ("name", "title", "hint") if key not in entry]
+        if missing:
+            raise ExerciseListError(
+                f"kata/exercises.toml: exercise {i} ({entry.get('name', '?')}) lacks {missing}"
+            )
+        exercises.append(
+            Exercise(
+                number=i,
+                name=entry["name"],
+                title=entry["title"],
+                hint=entry["hint"].strip(),
+                more=entry.get("more", "").strip(),
+            )
+        )
+    return tuple(exercises)
+
+
+def check_exercise_files(*kinds: str) -> list[str]:
+    """Problems with the files each exercise needs, one sentence each (empty: all there).
+
+    `kinds` among "solution", "test", "stub" (default: solution and test).
+    """
+    problems = []
+    for exercise in all_exercises():
+        paths = {
+            "solution": f"solutions/{exercise.name}.py",
+            "test": exercise.test_path,
+            "stub": exercise.stub_path,
+        }
+        for kind in kinds or ("solution", "test"):
+            if not (ROOT / paths[kind]).exists():
+                problems.append(
+                    f"kata/exercises.toml lists exercise {exercise.number} ({exercise.name}), "
+                    f"but its {kind} file {paths[kind]} does not exist"
+                )
+    return problems
 
 
 def get_exercise(name: str) -> Exercise:

@@ -20,8 +20,8 @@ class Dropout(nn.Module):
             raise ValueError(f"dropout probability must be a number in [0, 1), got {p!r}")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-        # END SOLUTION
         self.p = float(p)
+        # END SOLUTION
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # BEGIN SOLUTION

@@ -25,28 +25,79 @@ def float32_mean_error(n: int, magnitude: float = 1.0) -> float:
     return 2 * (n + 1) * FLOAT32_ROUNDOFF * magnitude
 
 
+def _tensor(value: torch.Tensor) -> str:
+    """dtype, shape and range of a tensor: never its numbers one by one."""
+    text = f"{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}"
+    if value.numel() and (value.is_floating_point() or not value.is_complex()):
+        data = value.detach().double()
+        finite = data[torch.isfinite(data)]
+        if finite.numel():
+            text += f" from {finite.min().item():.4g} to {finite.max().item():.4g}"
+        if finite.numel() < data.numel():
+            text += f", {data.numel() - finite.numel()} not finite"
+    return text
+
+
+def _object(value: Any) -> str | None:
+    """Transforms and modules that hold tensors, summarised; None for anything else."""
+    from torchvision import transforms
+    from torchvision.transforms import v2
+
+    if isinstance(value, (transforms.Normalize, v2.Normalize)):
+        mean, std = (torch.as_tensor(v) for v in (value.mean, value.std))
+        return f"Normalize(mean=<{_tensor(mean)}>, std=<{_tensor(std)}>)"
+    if isinstance(value, (transforms.Compose, v2.Compose)):
+        return f"Compose([{', '.join(_object(t) or type(t).__name__ for t in value.transforms)}])"
+    return None
+
+
 def describe(value: Any) -> str:
-    """A short description of a value: type, dtype and shape rather than numbers."""
+    """A short description of a value: type, dtype, shape and range rather than numbers."""
     if isinstance(value, torch.Tensor):
-        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+        return f"a {_tensor(value)} tensor"
+    if isinstance(value, type):
+        module = "nn." if value.__module__.startswith("torch.nn") else f"{value.__module__}."
+        return f"the class {module}{value.__name__} (not an instance of it)"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
     if isinstance(value, (tuple, list)):
         inner = ", ".join(describe(v) for v in value[:4])
         more = ", ..." if len(value) > 4 else ""
         return f"a {type(value).__name__} of {len(value)} ({inner}{more})"
+    summary = _object(value)
+    if summary is not None:
+        return summary
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
+def show(value: Any) -> str:
+    """A value as an argument in a message: short, tensors by dtype, shape and range."""
+    if isinstance(value, torch.Tensor):
+        return f"<{_tensor(value)}>"
+    summary = _object(value)
+    if summary is not None:
+        return summary
+    text = repr(value)
+    return text if len(text) <= 80 else f"<{type(value).__name__}>"
+
+
 def call(name: str, *args: Any, **kwargs: Any) -> str:
     """How a call looks in a message: tensors by dtype and shape, other values by repr."""
-
-    def show(value: Any) -> str:
-        if isinstance(value, torch.Tensor):
-            return f"<{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}>"
-        return repr(value)
-
     parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
+
+
+def run(function, *args: Any, called: str, expected: str, **kwargs: Any) -> Any:
+    """Call code under test; an exception (also one raised deep inside torch or torchvision
+    by what the student built) becomes a called / got / expected message, not a traceback.
+    NotImplementedError passes through: an untouched stub has its own short message."""
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any error is the student's to see
+        fail(called, f"{type(error).__name__}: {error}", expected)
 
 
 def fail(called: str, got: str, expected: str) -> None:

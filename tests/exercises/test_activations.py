@@ -26,7 +26,11 @@ def activations(impl):
 def activation(activations, name: str) -> nn.Module:
     module = activations.get_activation(name)
     if not isinstance(module, nn.Module):
-        fail(call("get_activation", name), describe(module), "an nn.Module")
+        fail(
+            call("get_activation", name),
+            describe(module),
+            "an nn.Module instance, such as nn.ReLU() (with the parentheses)",
+        )
     return module
 
 

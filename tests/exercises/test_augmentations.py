@@ -9,7 +9,7 @@ from hypothesis import given
 from torchvision import transforms
 from torchvision.transforms import v2
 
-from tests.checks import call, check_close, check_tensor, describe, fail
+from tests.checks import call, check_close, check_tensor, describe, fail, run
 from tests.strategies import seeds
 
 pytestmark = pytest.mark.exercise("augmentations")
@@ -41,15 +41,30 @@ def asymmetric_image(seed: int = 0) -> torch.Tensor:
     return image
 
 
+APPLIES = (
+    "the transformed image: a float tensor of the same shape (the input is already a float "
+    "tensor on the 0-1 scale, so no ToTensor or PILToTensor step)"
+)
+
+
 def build(augmentations, normalize=None, **flags):
     called = call("build_train_transform", **flags, normalize=normalize)
-    return augmentations.build_train_transform(normalize=normalize, **flags), called
+    transform = run(
+        augmentations.build_train_transform,
+        normalize=normalize,
+        **flags,
+        called=called,
+        expected="a transforms.Compose",
+    )
+    return transform, called
 
 
 def apply(transform, image, seed, called):
     torch.manual_seed(seed)
-    out = transform(image.clone())
-    return check_tensor(out, called=f"{called}(image)", shape=tuple(image.shape), dtype=image.dtype)
+    what = "image" if image.dim() == 3 else "batch"
+    called = f"{called}({call('', image)[1:-1]} {what})"
+    out = run(transform, image.clone(), called=called, expected=APPLIES)
+    return check_tensor(out, called=called, shape=tuple(image.shape), dtype=image.dtype)
 
 
 def flat(transform) -> list:
@@ -81,7 +96,12 @@ def test_shape_and_dtype_are_kept_for_an_image_and_a_batch(augmentations, normal
 def test_all_flags_off_equals_the_evaluation_transform(augmentations, normalize, with_normalize):
     norm = normalize if with_normalize else None
     train, called = build(augmentations, norm, **dict.fromkeys(FLAGS, False))
-    evaluation = augmentations.build_eval_transform(norm)
+    evaluation = run(
+        augmentations.build_eval_transform,
+        norm,
+        called=call("build_eval_transform", norm),
+        expected="a transforms.Compose",
+    )
     image = asymmetric_image()
     check_close(
         apply(train, image, 1, called),
@@ -93,8 +113,13 @@ def test_all_flags_off_equals_the_evaluation_transform(augmentations, normalize,
 
 @given(seeds, seeds)
 def test_the_evaluation_transform_has_no_randomness(augmentations, normalize, seed_a, seed_b):
-    evaluation = augmentations.build_eval_transform(normalize)
     called = call("build_eval_transform", normalize=normalize)
+    evaluation = run(
+        augmentations.build_eval_transform,
+        normalize,
+        called=called,
+        expected="a transforms.Compose",
+    )
     random_steps = [t for t in flat(evaluation) if type(t).__name__.startswith("Random")]
     if random_steps:
         fail(called, f"a transform with {describe(random_steps)}", "no random transform")

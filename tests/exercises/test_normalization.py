@@ -6,7 +6,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torchvision import transforms
 
-from tests.checks import FLOAT32_ROUNDOFF, call, check_close, check_tensor, fail, float32_mean_error
+from tests.checks import (
+    FLOAT32_ROUNDOFF,
+    call,
+    check_close,
+    check_tensor,
+    describe,
+    fail,
+    float32_mean_error,
+    run,
+)
 from tests.strategies import uint8_images
 
 pytestmark = pytest.mark.exercise("normalization")
@@ -134,14 +143,21 @@ def test_constant_pixels_give_a_small_positive_std_and_no_nan(normalization):
 
 def normalize_images(normalization, images: torch.Tensor) -> torch.Tensor:
     mean, std = statistics(normalization, images)
-    normalize = normalization.make_normalize(mean, std)
     called = call("make_normalize", mean, std)
-    if not isinstance(normalize, transforms.Normalize):
-        fail(called, f"{type(normalize).__name__}", "a torchvision.transforms.Normalize")
-    batch = images.unsqueeze(1).float() / 255
-    return check_tensor(
-        normalize(batch), called=called + "(batch)", shape=tuple(batch.shape), dtype=torch.float32
+    normalize = run(
+        normalization.make_normalize, mean, std, called=called, expected="a transforms.Normalize"
     )
+    if not isinstance(normalize, transforms.Normalize):
+        fail(called, describe(normalize), "a torchvision.transforms.Normalize")
+    batch = images.unsqueeze(1).float() / 255
+    called += f"({call('', batch)[1:-1]} batch)"
+    out = run(
+        normalize,
+        batch,
+        called=called,
+        expected="the batch standardised per pixel (a std of zero cannot divide: add EPSILON)",
+    )
+    return check_tensor(out, called=called, shape=tuple(batch.shape), dtype=torch.float32)
 
 
 @given(uint8_images(min_images=2))

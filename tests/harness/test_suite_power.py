@@ -72,6 +72,32 @@ def test_finishing_one_exercise_turns_exactly_its_tests_green(tmp_path):
     assert "[x] 4. dropout" in result.stdout and "Next: exercise 1, normalization" in result.stdout
 
 
+def test_the_order_of_the_run_and_the_summary_come_last(tmp_path):
+    result = run_pytest("exercises", "-k", "dropout or activations")
+    out = result.stdout
+    assert out.index("test_activations.py") < out.index("test_dropout.py"), out[-3000:]
+    tail = out.rstrip().splitlines()
+    assert tail[-1].startswith("  more: python -m kata hint activations --more"), tail[-12:]
+    assert any("failed" in line and "deselected" in line for line in tail[:-6]), tail
+
+
+def test_an_exercise_without_tests_fails_the_reference_run():
+    result = run_pytest(
+        "solutions", "--ignore=tests/exercises/test_dropout.py", "-k", "activations"
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "exercise 4 (dropout) has no tests" in result.stdout
+
+
+def test_a_failing_reference_speaks_to_the_maintainer():
+    result = run_pytest(
+        "solutions", "--kata-override=dropout=tests.mutants.dropout_no_rescale", "-k", "dropout"
+    )
+    assert result.returncode == 1
+    assert "The reference fails its own tests: solutions/dropout.py" in result.stdout
+    assert "edit exercises/" not in result.stdout
+
+
 def test_every_mutant_is_rejected(tmp_path):
     command = [sys.executable, "-m", "tests.mutation", "--json", str(tmp_path / "mutants.json")]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
