@@ -14,6 +14,10 @@ def _hint(args: argparse.Namespace) -> int:
     print(f"Exercise {exercise.number}: {exercise.name} — {exercise.title}")
     print(f"File: {exercise.stub_path}    Tests: pytest exercises/{exercise.name}.py\n")
     print(exercise.hint)
+    if args.more and exercise.more:
+        print("\nA step further:\n" + exercise.more)
+    elif exercise.more:
+        print(f"\nStill stuck? python -m kata hint {exercise.name} --more")
     return 0
 
 
@@ -24,18 +28,44 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _stubs(args: argparse.Namespace) -> int:
-    if args.check:
-        diffs = stubs.check()
-        for diff in diffs:
-            print(diff)
-        if diffs:
-            print(f"{len(diffs)} stub file(s) differ from solutions/; run `python -m kata stubs`.")
-            return 1
+    try:
+        if args.check:
+            diffs = stubs.check()
+            edited = stubs.edited_files()
+        else:
+            changed, saved = stubs.write(force=args.force)
+    except stubs.StudentWorkError as error:
+        print(f"kata stubs: {error}", file=sys.stderr)
+        return 1
+    except stubs.StubError as error:
+        print(f"kata stubs: {error}", file=sys.stderr)
+        return 2
+    if not args.check:
+        if saved is not None:
+            print(f"backed up exercises/ to {saved}")
+        for path in changed:
+            print(f"wrote {path}")
+        return 0
+    if not diffs:
         print("exercises/ matches what `python -m kata stubs` writes.")
         return 0
-    for path in stubs.write():
-        print(f"wrote {path}")
-    return 0
+    if edited:
+        names = ", ".join(str(p.relative_to(stubs.EXERCISES_DIR.parent)) for p in edited)
+        print(
+            "`kata stubs --check` is a maintainers' check that exercises/ holds exactly the\n"
+            "generated, untouched stubs. These files hold someone's work, which is expected\n"
+            f"once you have started the exercises: {names}.\n"
+            "It does not check your answers: `pytest exercises` does. Do not run\n"
+            "`kata stubs` to 'fix' this: it would replace your work (it refuses unless --force)."
+        )
+        return 1
+    for diff in diffs:
+        print(diff)
+    print(
+        f"{len(diffs)} untouched stub file(s) differ from solutions/ (stale): "
+        "run `python -m kata stubs`."
+    )
+    return 1
 
 
 def _parse_value(text: str):
@@ -212,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hint = commands.add_parser("hint", help="print the hint of an exercise")
     hint.add_argument("name", choices=[e.name for e in all_exercises()])
+    hint.add_argument("--more", action="store_true", help="a further step, closer to the answer")
     hint.set_defaults(run=_hint)
 
     listing = commands.add_parser("list", help="list the exercises in order")
@@ -263,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("stubs", help="write exercises/ from solutions/ (maintainers)")
     generate.add_argument("--check", action="store_true", help="only report stubs that differ")
+    generate.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite files that are not untouched stubs, after a backup to exercises.bak-*/",
+    )
     generate.set_defaults(run=_stubs)
     return parser
 

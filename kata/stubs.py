@@ -4,10 +4,20 @@ Each block between `# BEGIN SOLUTION` and `# END SOLUTION` in a solution becomes
 `raise NotImplementedError(...)` that names the exercise, the function and where the
 hint is; everything else (imports, signatures, type hints, docstrings) is kept.
 `check()` reports stubs that differ from what would be written.
+
+`write()` never overwrites a student's work. Each stub carries a fingerprint of its own
+text; a file whose text still matches its fingerprint (or equals the stub that would be
+written now) is an untouched stub and may be replaced. Anything else is someone's work:
+`write()` refuses (StudentWorkError) unless `force=True`, which first copies exercises/
+to exercises.bak-<UTC time>/.
 """
 
+import ast
 import difflib
+import hashlib
 import re
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .exercises import EXERCISES_DIR, SOLUTIONS_DIR, Exercise, all_exercises
@@ -29,8 +39,55 @@ PACKAGE_INIT = (
 )
 
 
-class MarkerError(ValueError):
+FINGERPRINT = re.compile(r"^# Stub fingerprint ([0-9a-f]{16})\b[^\n]*\n", re.MULTILINE)
+FINGERPRINT_LINE = (
+    "# Stub fingerprint {digest}: `kata stubs` replaces this file only while untouched.\n"
+)
+
+
+class StubError(ValueError):
+    """The stubs cannot be generated: a problem a maintainer must fix first."""
+
+
+class MarkerError(StubError):
     """A solution file whose BEGIN/END SOLUTION markers do not pair up."""
+
+
+class StudentWorkError(StubError):
+    """exercises/ holds files that are not untouched stubs: someone's work."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        names = ", ".join(str(p.relative_to(EXERCISES_DIR.parent)) for p in paths)
+        super().__init__(
+            f"not overwriting {names}: not untouched stubs (someone's work). "
+            "`python -m kata stubs --force` copies exercises/ to exercises.bak-<time>/ first."
+        )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(FINGERPRINT.sub("", text, count=1).encode()).hexdigest()[:16]
+
+
+def _with_fingerprint(text: str) -> str:
+    """`text` with the fingerprint line after its two header lines."""
+    head, rest = text.split("\n", 2)[:2], text.split("\n", 2)[2]
+    return "\n".join(head) + "\n" + FINGERPRINT_LINE.format(digest=_digest(text)) + rest
+
+
+def is_untouched(path: Path, expected: str | None = None) -> bool:
+    """True when `path` is a stub as generated (now or by an earlier version of solutions/)."""
+    text = path.read_text()
+    if expected is not None and text in (expected, FINGERPRINT.sub("", expected, count=1)):
+        return True  # also a stub from before fingerprints
+    if path.name == "__init__.py":  # the package docstring and nothing else
+        try:
+            body = ast.parse(text).body
+        except SyntaxError:
+            return False
+        return all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
+    found = FINGERPRINT.search(text)
+    return found is not None and found.group(1) == _digest(text)
 
 
 def _enclosing_name(lines: list[str], index: int, indent: int) -> str:
@@ -72,33 +129,75 @@ def make_stub(source: str, exercise: Exercise) -> str:
                     f"{exercise.name}: END SOLUTION without BEGIN at line {index + 1}"
                 )
             inside = False
+            code = (n for n in lines[index + 1 :] if n.strip() and not n.strip().startswith("#"))
+            following = next(code, "")
+            if following and len(following) - len(following.lstrip()) >= len(indent):
+                raise MarkerError(
+                    f"{exercise.name}: line {index + 2 + lines[index + 1 :].index(following)} "
+                    "follows a SOLUTION block in the same body, so it is unreachable after "
+                    "the stub's raise: move it inside the block"
+                )
         elif not inside:
             out.append(line)
     if inside:
         raise MarkerError(f"{exercise.name}: BEGIN SOLUTION is never closed")
     if len(out) == 1 + len(lines):
         raise MarkerError(f"{exercise.name}: solutions/{exercise.name}.py has no SOLUTION block")
-    return "".join(out)
+    return _with_fingerprint("".join(out))
 
 
 def expected_files() -> dict[Path, str]:
     """Every file of `exercises/` and the text it should have."""
     files = {EXERCISES_DIR / "__init__.py": PACKAGE_INIT}
     for exercise in all_exercises():
-        source = (SOLUTIONS_DIR / f"{exercise.name}.py").read_text()
-        files[EXERCISES_DIR / f"{exercise.name}.py"] = make_stub(source, exercise)
+        solution = SOLUTIONS_DIR / f"{exercise.name}.py"
+        if not solution.exists():
+            raise StubError(
+                f"kata/exercises.toml lists exercise {exercise.number} ({exercise.name}) but "
+                f"solutions/{exercise.name}.py does not exist: write it, or remove the entry"
+            )
+        files[EXERCISES_DIR / f"{exercise.name}.py"] = make_stub(solution.read_text(), exercise)
     return files
 
 
-def write() -> list[Path]:
-    """Write the stubs; returns the files that changed."""
+def edited_files(files: dict[Path, str] | None = None) -> list[Path]:
+    """Files of exercises/ that `write()` would replace but that are not untouched stubs."""
+    files = expected_files() if files is None else files
+    return [
+        path
+        for path, text in files.items()
+        if path.exists() and path.read_text() != text and not is_untouched(path, text)
+    ]
+
+
+def backup(now: datetime | None = None) -> Path:
+    """Copy exercises/ to exercises.bak-<UTC time>/ beside it; returns the copy."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    target = EXERCISES_DIR.with_name(f"{EXERCISES_DIR.name}.bak-{stamp}")
+    shutil.copytree(EXERCISES_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def write(force: bool = False) -> tuple[list[Path], Path | None]:
+    """Write the stubs; returns the files that changed and the backup made (or None).
+
+    Refuses with StudentWorkError when a file it would replace is not an untouched stub,
+    unless `force`, which backs exercises/ up first.
+    """
+    files = expected_files()
+    edited = edited_files(files)
+    saved = None
+    if edited:
+        if not force:
+            raise StudentWorkError(edited)
+        saved = backup()
     EXERCISES_DIR.mkdir(exist_ok=True)
     changed = []
-    for path, text in expected_files().items():
+    for path, text in files.items():
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             changed.append(path)
-    return changed
+    return changed, saved
 
 
 def check() -> list[str]:
