@@ -166,19 +166,23 @@ def train_trial(
     on_epoch: EpochCallback | None = None,
     progress: bool = True,
     package: str = "solutions",
+    time_limit: float | None = None,
 ) -> TrialResult:
     """Train one configuration; validation accuracy after each epoch is the metric.
 
     `on_epoch` is called after every epoch; returning True stops the trial early (status
-    "stopped"), as a sweep's early termination does. The caller's torch random state is
+    "stopped"), as a sweep's early termination does. A trial still training after
+    `time_limit` seconds is validated where it is and stopped (status "stopped"), so one
+    slow configuration cannot eat a search's budget. The caller's torch random state is
     left as it was.
     """
     devices = [torch.device(config.device)] if config.device.startswith("cuda") else []
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     with torch.random.fork_rng(devices=devices):
-        return _train(config, train, validation, on_epoch, progress, package)
+        return _train(config, train, validation, on_epoch, progress, package, deadline)
 
 
-def _train(config, train, validation, on_epoch, progress, package) -> TrialResult:
+def _train(config, train, validation, on_epoch, progress, package, deadline) -> TrialResult:
     device = torch.device(config.device)
     pipeline = build_pipeline(config, train.images, package)
     model, optimizer = pipeline.model, pipeline.optimizer
@@ -194,6 +198,7 @@ def _train(config, train, validation, on_epoch, progress, package) -> TrialResul
     epochs = math.ceil(total_batches / batches_per_epoch)
     chunk = _chunk_size(config.batchSize)
     done = 0
+    out_of_time = False
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         order = torch.randperm(len(inputs), generator=generator).to(device)
@@ -231,6 +236,10 @@ def _train(config, train, validation, on_epoch, progress, package) -> TrialResul
                     bar.close()
                     return _failed(result, f"loss became {mean_loss} in epoch {epoch}")
                 bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{int(correct) / seen:.3f}")
+                if deadline is not None and time.perf_counter() > deadline:
+                    out_of_time = b < n_batches - 1 or epoch < epochs
+                    break
+        bar.close()
         done += n_batches
         val_loss, val_accuracy, _ = evaluate(model, val_inputs, val_labels)
         epoch_result = EpochResult(
@@ -249,6 +258,10 @@ def _train(config, train, validation, on_epoch, progress, package) -> TrialResul
             return _failed(
                 result, f"validation accuracy {val_accuracy:.3f} is at chance after epoch {epoch}"
             )
+        if out_of_time:
+            result.status = "stopped"
+            result.reason = f"time limit reached in epoch {epoch} ({seen} images seen)"
+            return result
         if on_epoch is not None and on_epoch(epoch_result):
             result.status, result.reason = "stopped", f"stopped early after epoch {epoch}"
             return result

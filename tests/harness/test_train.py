@@ -185,3 +185,15 @@ def test_the_baseline_reaches_published_accuracy_on_the_real_data():
     result = train_trial(TrialConfig(), train, validation, progress=False)
     assert result.status == "finished", result.reason
     assert result.val_accuracy >= 0.87, [e.val_accuracy for e in result.history]
+
+
+def test_a_trial_past_its_time_limit_is_validated_where_it_is_and_stopped(data):
+    train, validation = data
+    config = TrialConfig.from_dict({**FAST, "numberEpochs": 3, "batchSize": 8})
+    result = train_trial(config, train, validation, progress=False, time_limit=0.0)
+    assert result.status == "stopped" and "time limit" in result.reason
+    assert len(result.history) == 1
+    assert result.history[0].images == 25 * 8  # the first check, after 25 batches
+    assert result.val_accuracy is not None
+    unlimited = train_trial(config, train, validation, progress=False, time_limit=1e6)
+    assert unlimited.status == "finished" and len(unlimited.history) == 3
