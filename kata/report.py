@@ -19,11 +19,13 @@ import io
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from matplotlib.figure import Figure
 
 from . import figures, figures_png
 from .importance import importance_by_stage
@@ -104,9 +106,10 @@ def _stage_file(stage: str) -> str:
 class _Page:
     """Collects the page's parts; plotly's JavaScript goes in with the first figure only."""
 
-    def __init__(self) -> None:
+    def __init__(self, with_pngs: bool) -> None:
         self.parts: list[str] = []
         self.pngs: dict[str, bytes] = {}
+        self.with_pngs = with_pngs
         self._plotly_embedded = False
 
     def add(self, text: str) -> None:
@@ -115,7 +118,7 @@ class _Page:
     def note(self, text: str) -> None:
         self.add(f'<p class="note">{esc(text)}</p>')
 
-    def figure(self, name: str, fig: go.Figure, png_name: str | None, png_fig) -> None:
+    def figure(self, name: str, fig: go.Figure, png_name: str, png: Callable[[], Figure]) -> None:
         config = {"displaylogo": False, "responsive": True}
         div = pio.to_html(
             fig,
@@ -126,11 +129,12 @@ class _Page:
         )
         self._plotly_embedded = True
         self.add(f'<div class="figure">{div}</div>')
-        if png_name:
-            self.png(png_name, png_fig)
+        self.png(png_name, png)
 
-    def png(self, png_name: str, png_fig) -> None:
-        self.pngs[png_name] = _png_bytes(png_fig)
+    def png(self, png_name: str, png: Callable[[], Figure]) -> None:
+        """Link to figures/png_name; draw it (matplotlib) only when PNGs are wanted."""
+        if self.with_pngs:
+            self.pngs[png_name] = _png_bytes(png())
         link = f"figures/{esc(png_name)}"
         self.add(f'<p class="png">Static copy: <a href="{link}">{link}</a></p>')
 
@@ -206,7 +210,7 @@ def _search(page: _Page, job: JobFiles, importances) -> None:
         "best",
         figures.best_per_stage_figure(job.trials, job.stages),
         PNG_NAMES["best"],
-        figures_png.best_per_stage_png(job.trials, job.stages),
+        lambda: figures_png.best_per_stage_png(job.trials, job.stages),
     )
     measured = [t for t in job.trials if t.measured]
     if not measured:
@@ -220,7 +224,7 @@ def _search(page: _Page, job: JobFiles, importances) -> None:
         "parcoords",
         figures.parcoords_figure(job.trials),
         PNG_NAMES["parcoords"],
-        figures_png.parcoords_png(job.trials),
+        lambda: figures_png.parcoords_png(job.trials),
     )
     if constant:
         page.add(
@@ -235,7 +239,7 @@ def _search(page: _Page, job: JobFiles, importances) -> None:
             f"importance-{number}",
             figures.importance_figure(result),
             _stage_file(result.stage),
-            figures_png.importance_png(result),
+            lambda result=result: figures_png.importance_png(result),
         )
 
 
@@ -248,7 +252,7 @@ def _curves(page: _Page, job: JobFiles) -> None:
         "curves",
         figures.curves_figure(job.curves),
         PNG_NAMES["curves"],
-        figures_png.curves_png(job.curves),
+        lambda: figures_png.curves_png(job.curves),
     )
 
 
@@ -260,7 +264,7 @@ def _test_set(page: _Page, job: JobFiles) -> None:
         "confusion",
         figures.confusion_figure(m["confusion_matrix"], names),
         PNG_NAMES["confusion"],
-        figures_png.confusion_png(m["confusion_matrix"], names),
+        lambda: figures_png.confusion_png(m["confusion_matrix"], names),
     )
     samples = m["samples"]
     wrong = sum(t != p for t, p in zip(samples["true"], samples["predicted"], strict=True))
@@ -284,7 +288,7 @@ def _test_set(page: _Page, job: JobFiles) -> None:
     page.add("</div>")
     page.png(
         PNG_NAMES["samples"],
-        figures_png.samples_png(job.images, samples["true"], samples["predicted"], names),
+        lambda: figures_png.samples_png(job.images, samples["true"], samples["predicted"], names),
     )
 
 
@@ -308,10 +312,10 @@ def _trials_table(page: _Page, job: JobFiles) -> None:
     )
 
 
-def render_html(job: JobFiles) -> tuple[str, dict[str, bytes]]:
-    """The page's HTML and its PNG files (name: bytes), from the job's data."""
+def render_html(job: JobFiles, *, with_pngs: bool = True) -> tuple[str, dict[str, bytes]]:
+    """The page's HTML and its PNG files (name: bytes; none unless `with_pngs`)."""
     importances = importance_by_stage(job.trials, job.stages)
-    page = _Page()
+    page = _Page(with_pngs)
     m = job.metrics
     page.add(
         "<h1>Fashion-MNIST MLP: search and test report</h1>"

@@ -3,8 +3,10 @@
 `write_job(folder)` writes trials.csv, curves.json, metrics.json and test_samples.npz as
 `kata run` does (format: `kata.report_files`), from a synthetic search with a known
 structure: validation accuracy peaks at a learning rate of 1e-3, ReLU beats tanh beats
-sigmoid, more epochs help, learning rates above 0.03 diverge (failed, "loss is NaN"), and
-a few trials are stopped early. Everything is seeded: the same call writes the same files.
+sigmoid, more epochs help, learning rates above 0.03 diverge (failed, "loss is NaN", no
+accuracy), sigmoid below 5e-4 sits at chance (failed, with its accuracy, 0.1, as the job
+writes it), and a few trials are stopped early. Everything is seeded: the same call
+writes the same files.
 `write_trials(path, rows)` writes a crafted table; `trial_row(...)` makes one row.
 """
 
@@ -122,6 +124,9 @@ def synthetic_trials(seed: int = 0, stages=STAGES) -> list[dict[str, Any]]:
             if params["learningRate"] > 0.03:
                 row = trial_row(stage, name, status="failed", val_accuracy=None, **params)
                 row.update(reason="loss is NaN", epochs=round(epochs * 0.2, 3))
+            elif params["activationFunction"] == "sigmoid" and params["learningRate"] < 5e-4:
+                row = trial_row(stage, name, status="failed", val_accuracy=0.1, **params)
+                row.update(reason="validation accuracy 0.100 is at chance", epochs=1)
             elif stage != "coarse" and i % 4 == 3:
                 row = trial_row(stage, name, status="stopped", **params)
                 row.update(val_accuracy=round(accuracy - 0.02, 4), epochs=epochs / 2)
@@ -154,7 +159,13 @@ def _history(final: float, epochs: float) -> list[dict[str, float]]:
 def synthetic_curves(rows: list[dict[str, Any]], final_accuracy: float) -> dict[str, Any]:
     curves: dict[str, Any] = {}
     for stage in dict.fromkeys(r["stage"] for r in rows):
-        measured = [r for r in rows if r["stage"] == stage and r["val_accuracy"] is not None]
+        measured = [
+            r
+            for r in rows
+            if r["stage"] == stage
+            and r["val_accuracy"] is not None
+            and r["status"] in ("finished", "stopped")
+        ]
         for row in sorted(measured, key=lambda r: -r["val_accuracy"])[:2]:
             curves[row["trial"]] = {
                 "stage": stage,
@@ -205,7 +216,9 @@ def write_job(
     rng = np.random.default_rng(seed + 1)
     rows = synthetic_trials(seed) if rows is None else rows
     write_trials(folder / "trials.csv", rows)
-    measured = [r for r in rows if r["val_accuracy"] is not None]
+    measured = [
+        r for r in rows if r["val_accuracy"] is not None and r["status"] in ("finished", "stopped")
+    ]
     last = [r for r in measured if r["stage"] == measured[-1]["stage"]] if measured else []
     best = max(last, key=lambda r: r["val_accuracy"], default=None)  # best of the last stage
     config = {k: best[k] for k in HYPERPARAMETERS} if best else dict(BASE_CONFIG)

@@ -69,9 +69,9 @@ def test_the_page_is_self_contained_and_embeds_plotly_once(job):
 
 
 def test_the_report_is_a_pure_function_of_the_files(job):
-    html, pngs = render_html(read_job(job))
+    html, pngs = render_html(read_job(job), with_pngs=False)
     assert html == (job / "report.html").read_text(encoding="utf-8")
-    assert set(pngs) == EXPECTED_PNGS
+    assert pngs == {}
 
 
 def test_parallel_coordinates_hold_exactly_the_measured_trials(job):
