@@ -6,41 +6,73 @@ layers deep at a learning rate of 1e-4, or anything at 1e-1 with batch 8), and a
 
 1. **coarse**: random search over the whole space, a part of one epoch per trial. Cheap
    trials tell which settings learn and which explode or sit at chance (those fail at once
-   and are dropped).
+   and are dropped). The part of an epoch depends on the batch size (`Stage.batch_exponent`)
+   so that small batches are not favoured merely for taking more optimizer steps.
 2. **narrow**: the space narrowed around the best coarse trials (the `sweep_config`
    exercise's `narrow`), 5 epochs per trial, Bayesian search, hyperband early termination
    stopping trials that fall behind.
 3. **fine**: narrowed again around the best of stage 2, 10 epochs per trial, Bayesian.
 
 The number of epochs is the stage's budget, so `numberEpochs` is fixed per stage rather
-than searched. Each stage is a `LocalSweep` in its own folder: an interrupted search
-resumes where it stopped, and a stage's configuration, once written, is read back rather
-than derived again.
+than searched. Each stage is a `LocalSweep` in its own folder (`stage-N-NAME`): an
+interrupted search resumes where it stopped, and a stage's configuration, once written, is
+read back rather than derived again.
+
+Without a wall-clock budget each stage runs `count` trials. With one, the stages share it by
+`budget_share`: a stage gets its share of the time still left (so what an earlier stage did
+not use passes to the later ones) and starts trials while the next one is expected to fit
+(the mean length of the stage's trials so far; before its first, an estimate from the
+earlier stages' seconds per epoch); `count` is then not a limit. A trial is never cut short,
+so the search ends within the budget plus at most one trial's overrun.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import tempfile
 import time
-from dataclasses import dataclass, replace
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .sweep import STATE_FILE, LocalSweep, RunRecord, TrialFn, run_agents
 from .train import exercise_module
 
+SEARCH_FILE = "search.json"  # the search's own state: its id (the wandb group)
+
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage of the search.
+
+    A trial of batch size b trains ``epochs * (b / reference_batch) ** batch_exponent``
+    epochs: exponent 0 gives every trial the same number of images, 1 the same number of
+    optimizer steps; the coarse stage's 0.25 lies between (batch 8 trains half the images
+    of batch 128, in 8 times its steps rather than 16; docs/search-strategy.md says why).
+    The trial's params record what it trained. Whole-epoch stages keep exponent 0.
+    """
+
     name: str
     method: str
     epochs: float
     count: int
     keep: int = 5  # how many of the previous stage's best runs the narrowing keeps
     budget_share: float = 1 / 3  # of a total wall-clock budget
+    batch_exponent: float = 0.0
+    reference_batch: int = 128
+
+    def epochs_for(self, batch_size: int) -> float:
+        """The epochs a trial of this batch size trains in this stage."""
+        if not self.batch_exponent:
+            return self.epochs
+        return round(self.epochs * (batch_size / self.reference_batch) ** self.batch_exponent, 6)
 
 
 DEFAULT_STAGES = (
-    Stage("coarse", "random", epochs=0.25, count=30, budget_share=0.4),
+    Stage("coarse", "random", epochs=0.25, count=30, budget_share=0.4, batch_exponent=0.25),
     Stage("narrow", "bayes", epochs=5, count=8, keep=8, budget_share=0.4),
     Stage("fine", "bayes", epochs=10, count=3, keep=3, budget_share=0.2),
 )
@@ -51,12 +83,20 @@ class StageResult:
     stage: Stage
     config: dict
     runs: list[RunRecord]
+    budget_seconds: float | None = None  # the wall-clock this stage was given, if budgeted
+    seconds: float | None = None  # the wall-clock it took in this call
+    runs_here: list[RunRecord] = field(default_factory=list)  # the trials this call ran
 
     def best(self) -> RunRecord | None:
         """The best finished run by the metric's goal (the runs `narrow` counts too)."""
-        finished = [r for r in self.runs if r.state == "finished" and r.metric is not None]
-        pick = min if self.config["metric"].get("goal") == "minimize" else max
-        return pick(finished, key=lambda r: r.metric, default=None)
+        return best_finished(self.runs, self.config)
+
+
+def best_finished(runs: list[RunRecord], config: dict) -> RunRecord | None:
+    """The finished run with the best metric by the configuration's goal (None if none)."""
+    finished = [r for r in runs if r.state == "finished" and r.metric is not None]
+    pick = min if (config.get("metric") or {}).get("goal") == "minimize" else max
+    return pick(finished, key=lambda r: r.metric, default=None)
 
 
 def as_narrowing_runs(records: list[RunRecord]) -> list[dict]:
@@ -74,6 +114,20 @@ def scaled(stages: tuple[Stage, ...], factor: float) -> tuple[Stage, ...]:
     return tuple(replace(s, count=max(1, round(s.count * factor))) for s in stages)
 
 
+def search_id(directory: str | Path) -> str:
+    """The search's unique id, made on first use and kept in `directory/search.json`."""
+    path = Path(directory) / SEARCH_FILE
+    if path.exists():
+        return json.loads(path.read_text())["id"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"id": uuid.uuid4().hex, "created_at": time.time()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{SEARCH_FILE}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(state, f)
+    os.replace(tmp, path)
+    return state["id"]
+
+
 def run_staged(
     directory: str | Path,
     trial_fn: TrialFn,
@@ -85,14 +139,28 @@ def run_staged(
     wandb_mode: str = "offline",
     progress: bool = True,
     agents: int = 1,
+    group: str | None = None,
+    wandb_config: Mapping | None = None,
+    wandb_project: str = "fashion-mnist-kata",
+    base_config: dict | None = None,
 ) -> list[StageResult]:
-    """Run the stages one after another; each narrows the space around the previous best."""
+    """Run the stages one after another; each narrows the space around the previous best.
+
+    `budget_seconds`: see the module's docstring. wandb: every trial's run has `group` (by
+    default the search's id, `search_id(directory)`), its stage as job type, tags (method,
+    stage), a name unique across stages, and in its config `seed`, `implementation`
+    (`package`) and whatever `wandb_config` adds (the CLI adds `train_subset` and
+    `device`). `base_config`: the sweep configuration the first stage searches (default:
+    the `sweep_config` exercise's); its method is the stage's.
+    """
     sweep_config = exercise_module(package, "sweep_config")
     directory = Path(directory)
+    group = group or search_id(directory)
+    constants = {"seed": seed, "implementation": package, **(wandb_config or {})}
     started = time.monotonic()
+    end = None if budget_seconds is None else started + budget_seconds
     results: list[StageResult] = []
     for number, stage in enumerate(stages, start=1):
-        folder = directory / f"stage-{number}-{stage.name}"
         if results and results[-1].best() is None:
             if progress:
                 print(
@@ -101,47 +169,120 @@ def run_staged(
                     flush=True,
                 )
             break
-        config = _stage_config(folder, stage, sweep_config, results)
+        budget = expected = None
+        if end is not None:
+            left = end - time.monotonic()
+            if left <= 0:
+                if progress:
+                    print(f"the budget is spent: stage {stage.name} does not start", flush=True)
+                break
+            budget = left * stage.budget_share / sum(s.budget_share for s in stages[number - 1 :])
+            expected = _expected_seconds(results, stage)
+        folder = directory / f"stage-{number}-{stage.name}"
+        config = _stage_config(folder, stage, sweep_config, results, base_config)
         sweep = LocalSweep(
             folder,
             config,
             seed=seed + number,
-            name=directory.name,
+            name=folder.name,
             stage=stage.name,
             wandb_mode=wandb_mode,
+            wandb_project=wandb_project,
+            group=group,
+            wandb_config=constants,
+            adapt_params=_epochs_adapter(stage) if stage.batch_exponent else None,
         )
-        budget = None
-        if budget_seconds is not None:
-            spent = time.monotonic() - started
-            later = sum(s.budget_share for s in stages[number:])
-            budget = max(
-                0.0, (budget_seconds - spent) * stage.budget_share / (stage.budget_share + later)
-            )
         if progress:
-            print(
-                f"== stage {number}/{len(stages)}: {stage.name} ({stage.method}, "
-                f"{stage.epochs:g} epochs per trial, {stage.count} trials)",
-                flush=True,
-            )
+            print(_stage_header(number, stages, stage, budget, expected, end), flush=True)
+        begun = time.monotonic()
+        before = {r.index for r in sweep.runs() if r.state in ("finished", "failed", "stopped")}
         run_agents(
             sweep,
             trial_fn,
             agents=agents,
-            count=stage.count,
+            count=stage.count if budget is None else None,
             budget_seconds=budget,
+            expected_trial_seconds=expected,
+            budget_end=end,
             progress=progress,
         )
-        results.append(StageResult(stage, config, sweep.runs()))
+        runs = sweep.runs()
+        results.append(
+            StageResult(
+                stage,
+                config,
+                runs,
+                budget_seconds=budget,
+                seconds=time.monotonic() - begun,
+                runs_here=[r for r in runs if r.index not in before and r.ended_at is not None],
+            )
+        )
+        if progress and budget is not None and not results[-1].runs_here:
+            print(
+                f"stage {stage.name}: no trial fits in its {budget:.0f} s (one takes about"
+                f" {expected or 0:.0f} s)",
+                flush=True,
+            )
     return results
 
 
-def _stage_config(folder: Path, stage: Stage, sweep_config, results: list[StageResult]) -> dict:
+def _stage_header(number, stages, stage, budget, expected, end) -> str:
+    epochs = f"{stage.epochs:g}"
+    if stage.batch_exponent:
+        epochs += f" at batch {stage.reference_batch} (scaled by batch size)"
+    line = f"== stage {number}/{len(stages)}: {stage.name} ({stage.method}, {epochs} epochs per"
+    if budget is None:
+        return line + f" trial, {stage.count} trials)"
+    line += f" trial, {budget:.0f} s of the {end - time.monotonic():.0f} s left in the budget"
+    if expected:
+        line += f"; a trial takes about {expected:.0f} s"
+    return line + ")"
+
+
+def _epochs_adapter(stage: Stage):
+    def adapt(params: dict) -> dict:
+        batch = params.get("batchSize")
+        if isinstance(batch, int) and not isinstance(batch, bool) and batch > 0:
+            return {**params, "numberEpochs": stage.epochs_for(batch)}
+        return params
+
+    return adapt
+
+
+def _trained_epochs(record: RunRecord) -> float | None:
+    """Epochs a run trained: its reported epochs, the last one partial for a fraction."""
+    epochs = record.params.get("numberEpochs")
+    if not record.history or isinstance(epochs, bool) or not isinstance(epochs, int | float):
+        return None
+    return min(float(epochs), float(len(record.history)))
+
+
+def _expected_seconds(results: list[StageResult], stage: Stage) -> float | None:
+    """A trial's expected length in `stage` before it has trials of its own: the earlier
+    stages' seconds per epoch (total seconds over total epochs trained) times its epochs."""
+    seconds = epochs = 0.0
+    for result in results:
+        for record in result.runs:
+            trained = _trained_epochs(record)
+            if trained and record.seconds is not None:
+                seconds, epochs = seconds + record.seconds, epochs + trained
+    if not epochs:
+        return None
+    return seconds / epochs * stage.epochs
+
+
+def _stage_config(
+    folder: Path, stage: Stage, sweep_config, results: list[StageResult], base: dict | None
+) -> dict:
     """This stage's sweep configuration: from disk when it already started, else derived."""
     state = folder / STATE_FILE
     if state.exists():
         return json.loads(state.read_text())["config"]
     if not results:
-        base = sweep_config.build_sweep_config(stage.method)
+        if base is not None:
+            base = {**base, "method": stage.method}
+        else:
+            base = sweep_config.build_sweep_config(stage.method)
     else:
         previous = results[-1]
         runs = as_narrowing_runs(previous.runs)
@@ -156,3 +297,20 @@ def best_run(results: list[StageResult]) -> RunRecord | None:
         if best is not None:
             return best
     return None
+
+
+def best_overall(results: list[StageResult]) -> RunRecord | None:
+    """The best finished run by the validation metric over all stages (the metric's goal
+    decides; among equals, the later stage's run, which trained longer)."""
+    if not results:
+        return None
+    finished = [
+        (number, record)
+        for number, result in enumerate(results)
+        for record in result.runs
+        if record.state == "finished" and record.metric is not None and math.isfinite(record.metric)
+    ]
+    if not finished:
+        return None
+    sign = -1 if (results[0].config.get("metric") or {}).get("goal") == "minimize" else 1
+    return max(finished, key=lambda pair: (sign * pair[1].metric, pair[0]))[1]

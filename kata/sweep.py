@@ -61,6 +61,10 @@ from typing import Any
 
 import numpy as np
 
+from . import wandb_log
+from .wandb_log import SweepWarning
+from .wandb_log import finite_entries as _finite_entries
+
 METRIC = "val_accuracy"
 STATE_FILE = "sweep.json"
 LOCK_FILE = "sweep.lock"
@@ -87,10 +91,6 @@ class SweepConfigError(SweepError, ValueError):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__("invalid sweep configuration:\n  " + "\n  ".join(self.problems))
-
-
-class SweepWarning(UserWarning):
-    """Something a person should see: a trial without the metric, wandb logging off."""
 
 
 # --- the sweeps package -------------------------------------------------------------------
@@ -165,11 +165,6 @@ def _finite(value: Any) -> bool:
         and not isinstance(value, bool)
         and math.isfinite(float(value))
     )
-
-
-def _finite_entries(metrics: Mapping) -> dict:
-    """Only the finite numbers of a metrics dict: what the engine may see."""
-    return {k: v for k, v in metrics.items() if _finite(v)}
 
 
 # --- validation --------------------------------------------------------------------------
@@ -355,7 +350,13 @@ def _goal(config: dict) -> str:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run of the sweep as stored on disk."""
+    """One run of the sweep as stored on disk.
+
+    `params` are the hyperparameters it trained (numberEpochs included: what it actually
+    trained), `history` one dict per reported epoch (for the kata's training: epoch,
+    train_loss, train_accuracy, val_loss, val_accuracy, epoch_seconds, images_per_second),
+    `summary` the metrics at its end, `seconds` its wall-clock length.
+    """
 
     index: int
     run_id: str
@@ -370,6 +371,7 @@ class RunRecord:
     started_at: float | None = None
     ended_at: float | None = None
     wandb_run_id: str | None = None
+    stage: str | None = None  # the stage of a staged search that ran it
 
     @property
     def seconds(self) -> float | None:
@@ -394,6 +396,7 @@ class RunRecord:
             started_at=run.get("started_at"),
             ended_at=run.get("ended_at"),
             wandb_run_id=run.get("wandb_run_id"),
+            stage=run.get("stage"),
         )
 
 
@@ -440,31 +443,20 @@ def check_outcome(outcome: Any, metric_name: str | None) -> tuple[str, str | Non
 # --- the local sweep -------------------------------------------------------------------------
 
 
-def _wandb_settings():
-    import wandb
-
-    return wandb.Settings(
-        console="off",
-        silent=True,
-        x_disable_stats=True,
-        x_disable_meta=True,
-        x_disable_machine_info=True,
-        x_save_requirements=False,
-        disable_code=True,
-        save_code=False,
-        disable_git=True,
-        disable_job_creation=True,
-    )
-
-
 class LocalSweep:
     """A W&B sweep configuration run locally, its state in `directory/sweep.json`.
 
-    `seed` seeds the engine's random draws (not the trials'); `name` is the wandb group and
-    the prefix of run ids; `stage` the wandb job type. Each trial is one wandb run, logged in
-    `wandb_mode` ("offline": `wandb sync DIRECTORY/wandb/offline-run-*` uploads them later;
-    "disabled": no logging) to `wandb_project`. Offline logging costs roughly 50 ms per trial
-    (init, a log per epoch, finish) plus 1.5-2 s once per process to start wandb's service.
+    `seed` seeds the engine's random draws (not the trials'); `name` is the prefix of run
+    ids (``NAME-0000``, ...); `stage` the wandb job type and a tag. Each trial is one wandb
+    run, logged in `wandb_mode` ("offline": `wandb sync DIRECTORY/wandb/offline-run-*`
+    uploads them later; "disabled": no logging) to `wandb_project`, in the wandb group
+    `group` (default: this sweep's unique id, `self.id`, kept in its state so that a resumed
+    sweep logs into the same group), with `wandb_config` (constant entries such as seed,
+    train_subset, implementation, device) added to each run's config. `adapt_params`, if
+    given, turns a proposal's params into what the trial trains (the coarse stage of the
+    staged search sets numberEpochs from batchSize with it); the record keeps what it
+    returns. Offline logging costs roughly 50 ms per trial (init, a log per epoch, finish)
+    plus 1.5-2 s once per process to start wandb's service.
     """
 
     def __init__(
@@ -477,6 +469,9 @@ class LocalSweep:
         stage: str | None = None,
         wandb_mode: str = "offline",
         wandb_project: str = "fashion-mnist-kata",
+        group: str | None = None,
+        wandb_config: Mapping | None = None,
+        adapt_params: Callable[[dict], dict] | None = None,
     ):
         problems = validate_config(config)
         if problems:
@@ -490,6 +485,8 @@ class LocalSweep:
         self.stage = stage
         self.wandb_mode = wandb_mode
         self.wandb_project = wandb_project
+        self.wandb_config = _plain(dict(wandb_config or {}))
+        self.adapt_params = adapt_params
         self.metric_name: str | None = (self.config.get("metric") or {}).get("name")
         self.goal = _goal(self.config)
         self._engine_config = _engine_config(self.config)
@@ -500,18 +497,23 @@ class LocalSweep:
         with self._locked():
             state = self._read()
             if state is None:
-                self._write(
-                    {
-                        "version": STATE_VERSION,
-                        "name": name,
-                        "seed": self.seed,
-                        "config": self.config,
-                        "created_at": time.time(),
-                        "runs": [],
-                    }
-                )
+                state = {
+                    "version": STATE_VERSION,
+                    "id": uuid.uuid4().hex,
+                    "name": name,
+                    "seed": self.seed,
+                    "config": self.config,
+                    "created_at": time.time(),
+                    "runs": [],
+                }
+                self._write(state)
             else:
                 self._check_same(state)
+                if "id" not in state:  # a sweep started before sweeps had ids
+                    state["id"] = uuid.uuid4().hex
+                    self._write(state)
+        self.id: str = state["id"]
+        self.group = group or self.id
 
     # state on disk
 
@@ -714,10 +716,14 @@ class LocalSweep:
                     return None
                 engine_params, search_info = proposal
                 index = len(runs)
+                params = _decode(self.config["parameters"], engine_params)
+                if self.adapt_params is not None:
+                    params = _plain(self.adapt_params(params))
                 run = {
                     "index": index,
                     "run_id": f"{self.name}-{index:04d}",
-                    "params": _decode(self.config["parameters"], engine_params),
+                    "stage": self.stage,
+                    "params": params,
                     "engine_params": engine_params,
                     "search_info": search_info,
                     "attempts": 1,
@@ -768,29 +774,51 @@ class LocalSweep:
         *,
         count: int | None = None,
         budget_seconds: float | None = None,
+        expected_trial_seconds: float | None = None,
+        budget_end: float | None = None,
         progress: bool = True,
     ) -> list[RunRecord]:
         """Run trials one after another; the records of the trials run by this call.
 
         Stops when `count` trials of this sweep have ended (finished, failed or stopped,
         counted over resumes and across agents; also the configuration's `run_cap`), when
-        `budget_seconds` have passed (no trial starts after that), when the engine has
-        nothing more to propose (grid exhausted), or when the metric's `target` is reached.
+        the engine has nothing more to propose (grid exhausted), when the metric's `target`
+        is reached, or when the next trial would not fit in what is left of
+        `budget_seconds`: a trial starts only if the time left is more than the expected
+        length of a trial, the mean of this sweep's ended trials (before the first one:
+        `expected_trial_seconds`, else 0). A trial that runs longer than expected is not
+        cut short, so a budgeted run ends within the budget plus at most one trial's
+        overrun. `budget_end` (a `time.monotonic()` value) is the end of a larger budget
+        this run is part of (a staged search's), shown in the progress lines.
         An interrupted trial (killed agent) is rerun with the same params before new ones.
         """
         if count is not None and count < 0:
             raise ValueError(f"count must be >= 0, not {count}")
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+        if budget_end is None:
+            budget_end = deadline
         records = []
         with self._agent() as agent:
-            while deadline is None or time.monotonic() < deadline:
+            while deadline is None or self._fits(deadline, expected_trial_seconds):
                 run = self._claim(agent, count)
                 if run is None:
                     break
-                records.append(self._run_trial(trial_fn, run, agent, progress))
+                record = self._run_trial(trial_fn, run, agent)
+                records.append(record)
+                if progress:
+                    print(self._progress_line(record, count, budget_end), flush=True)
         return records
 
-    def _run_trial(self, trial_fn: TrialFn, run: dict, agent: str, progress: bool) -> RunRecord:
+    def expected_trial_seconds(self, default: float | None = None) -> float | None:
+        """The mean length of this sweep's ended trials; `default` before the first ends."""
+        seconds = [r.seconds for r in self.runs() if r.state in TERMINAL and r.seconds is not None]
+        return sum(seconds) / len(seconds) if seconds else default
+
+    def _fits(self, deadline: float, default: float | None) -> bool:
+        left = deadline - time.monotonic()
+        return left > 0 and (self.expected_trial_seconds(default) or 0.0) <= left
+
+    def _run_trial(self, trial_fn: TrialFn, run: dict, agent: str) -> RunRecord:
         index = run["index"]
         wandb_run = self._wandb_start(run)
         logging_ok = [wandb_run is not None]
@@ -804,16 +832,7 @@ class LocalSweep:
             metrics = _plain(dict(metrics))
             stop = self._record_epoch(index, agent, metrics)
             if logging_ok[0]:
-                try:
-                    with _global_rng():
-                        wandb_run.log(metrics)
-                except Exception as error:
-                    logging_ok[0] = False
-                    warnings.warn(
-                        f"wandb logging off for {run['run_id']}: {error}",
-                        SweepWarning,
-                        stacklevel=2,
-                    )
+                logging_ok[0] = wandb_log.log(wandb_run, metrics, run["run_id"])
             return stop
 
         extra: dict = {}
@@ -826,7 +845,7 @@ class LocalSweep:
             why = type(interrupt).__name__
             with contextlib.suppress(Exception):
                 self._update(index, agent, lambda state, r: _requeue(r, why))
-            self._wandb_finish(wandb_run, "failed", {})
+            wandb_log.finish_run(wandb_run, "failed", {})
             raise
         status, reason, summary = check_outcome(outcome, self.metric_name)
         if status == "failed" and reason and "sweep's metric" in reason:
@@ -845,60 +864,45 @@ class LocalSweep:
             return copy.deepcopy(r)
 
         stored = self._update(index, agent, finish)
-        self._wandb_finish(wandb_run, status, summary)
-        record = RunRecord.from_dict(stored, self.metric_name)
-        if progress:
-            print(self._progress_line(record), flush=True)
-        return record
+        wandb_log.finish_run(wandb_run, status, summary)
+        return RunRecord.from_dict(stored, self.metric_name)
 
-    def _progress_line(self, record: RunRecord) -> str:
+    def _progress_line(
+        self, record: RunRecord, count: int | None = None, budget_end: float | None = None
+    ) -> str:
+        """`[stage] trial i/n: params -> state metric (seconds), time left in the budget`."""
         params = ", ".join(f"{k}={_short(v)}" for k, v in record.params.items())
+        limit = self._limit(count)
+        of = f"/{limit}" if limit is not None else ""
         rerun = f" (attempt {record.attempts})" if record.attempts > 1 else ""
-        line = f"[{self.name}] trial {record.index}{rerun}: {params} -> {record.state}"
+        line = f"[{self.stage or self.name}] trial {record.index + 1}{of}{rerun}: {params}"
+        line += f" -> {record.state}"
         if self.metric_name:
             value = record.summary.get(self.metric_name)
             line += f" {self.metric_name}={_short(value)}"
         if record.seconds is not None:
             line += f" ({record.seconds:.1f} s)"
+        if budget_end is not None:
+            line += f" [{max(0.0, budget_end - time.monotonic()):.0f} s left in the budget]"
         if record.reason:
             line += f": {record.reason}"
         return line
 
-    # wandb: one run per trial; a logging problem never stops the sweep
+    # wandb: one run per trial (kata/wandb_log.py); a logging problem never stops the sweep
 
     def _wandb_start(self, run: dict):
         if self.wandb_mode == "disabled":
             return None
-        try:
-            import wandb
-
-            with _global_rng():
-                return wandb.init(
-                    project=self.wandb_project,
-                    dir=str(self.directory),
-                    mode=self.wandb_mode,
-                    group=self.name,
-                    job_type=self.stage,
-                    name=run["run_id"],
-                    config=run["params"],
-                    reinit="finish_previous",
-                    settings=_wandb_settings(),
-                )
-        except Exception as error:
-            warnings.warn(
-                f"wandb logging off for {run['run_id']}: {error}", SweepWarning, stacklevel=2
-            )
-            return None
-
-    def _wandb_finish(self, wandb_run, status: str, summary: dict) -> None:
-        if wandb_run is None:
-            return
-        try:
-            with _global_rng():
-                wandb_run.summary.update({**_finite_entries(summary), "sweep_status": status})
-                wandb_run.finish(exit_code=1 if status == "failed" else 0)
-        except Exception as error:
-            warnings.warn(f"wandb could not finish a run: {error}", SweepWarning, stacklevel=2)
+        return wandb_log.start_run(
+            project=self.wandb_project,
+            directory=str(self.directory),
+            mode=self.wandb_mode,
+            group=self.group,
+            job_type=self.stage or "sweep",
+            name=run["run_id"],
+            tags=[self.config["method"], *([self.stage] if self.stage else [])],
+            config={**run["params"], **self.wandb_config},
+        )
 
 
 def _requeue(run: dict, why: str) -> None:
@@ -943,7 +947,7 @@ def run_online(
     sweep_id = wandb.sweep(_json_normalize(config), project=project, entity=entity)
 
     def agent_function() -> None:
-        wandb_run = wandb.init(settings=_wandb_settings())
+        wandb_run = wandb.init(settings=wandb_log.settings())
         params = _plain(dict(wandb_run.config))
 
         def report(metrics: dict) -> bool:
@@ -993,8 +997,10 @@ def training_trial_fn(
         except ConfigError as error:
             return {"status": "failed", "reason": str(error), "summary": {}}
 
+        planned = math.ceil(config.numberEpochs)  # the epochs train_trial runs, the last partial
+
         def on_epoch(epoch) -> bool:
-            return bool(
+            stop = bool(
                 report(
                     {
                         "epoch": epoch.epoch,
@@ -1007,6 +1013,8 @@ def training_trial_fn(
                     }
                 )
             )
+            # A stop asked after the last epoch stops nothing: the trial has finished.
+            return stop and epoch.epoch < planned
 
         result = train_trial(
             config, train, validation, on_epoch=on_epoch, progress=progress, package=package

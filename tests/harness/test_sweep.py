@@ -279,11 +279,17 @@ def test_the_state_file_is_valid_after_every_trial(tmp_path):
 
 
 def test_progress_prints_one_line_per_trial(tmp_path, capsys):
-    sweep(tmp_path, grid(3)).run(lambda p, r: done(p["x"] / 4), progress=True)
+    sweep(tmp_path / "a", grid(3), stage="coarse").run(lambda p, r: done(p["x"] / 4), progress=True)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
-    assert "trial 2" in lines[2] and "x=2" in lines[2] and "finished" in lines[2]
-    assert "score=0.5" in lines[2]
+    assert lines[2].startswith("[coarse] trial 3: x=2 -> finished score=0.5")
+    sweep(tmp_path / "b", grid(3)).run(
+        lambda p, r: done(0.5), count=2, budget_seconds=600, progress=True
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("[sweep] trial 2/2: x=1")
+    assert lines[1].endswith("s left in the budget]")
+    assert int(lines[1].rsplit("[", 1)[1].split()[0]) in range(590, 601)
 
 
 def test_best_follows_the_goal(tmp_path):
@@ -586,6 +592,40 @@ def test_each_trial_is_one_offline_wandb_run(tmp_path, monkeypatch):
     assert {r.wandb_run_id for r in records} == {p.name.rsplit("-", 1)[1] for p in offline}
 
 
+def test_each_trial_s_wandb_run_carries_the_sweep_s_id_stage_tags_and_constants(
+    tmp_path, monkeypatch
+):
+    wandb = pytest.importorskip("wandb")
+    calls = []
+
+    class FakeRun:
+        id, summary = "fake", {}
+
+        def log(self, metrics):
+            pass
+
+        def finish(self, exit_code=None):
+            pass
+
+    monkeypatch.setattr(wandb, "init", lambda **kwargs: calls.append(kwargs) or FakeRun())
+    constants = {"seed": 3, "train_subset": None, "implementation": "exercises", "device": "cpu"}
+    s = LocalSweep(tmp_path / "sweep", grid(3), wandb_mode="offline", wandb_config=constants)
+    s.run(quick, count=2, progress=False)
+    assert len(s.id) == 32 and read_state(tmp_path / "sweep")["id"] == s.id
+    assert [c["group"] for c in calls] == [s.id, s.id]
+    assert [c["job_type"] for c in calls] == ["sweep", "sweep"]
+    assert calls[0]["tags"] == ["grid"]
+    assert [c["name"] for c in calls] == ["sweep-0000", "sweep-0001"]
+    assert calls[1]["config"] == {"x": 1, **constants}
+    again = LocalSweep(tmp_path / "sweep", grid(3), stage="fine", wandb_mode="offline")
+    again.run(quick, progress=False)
+    assert again.id == s.id and calls[2]["group"] == s.id  # a resumed sweep keeps its group
+    assert calls[2]["job_type"] == "fine" and calls[2]["tags"] == ["grid", "fine"]
+    named = LocalSweep(tmp_path / "other", grid(1), group="job-42", wandb_mode="offline")
+    named.run(quick, progress=False)
+    assert calls[3]["group"] == "job-42" and named.id != s.id
+
+
 def test_the_online_path_up_to_the_network_call(monkeypatch):
     wandb = pytest.importorskip("wandb")
     calls, runs = {}, []
@@ -662,7 +702,52 @@ def test_training_trial_fn_runs_a_tiny_real_trial(tmp_path):
     assert good.state == "finished" and good.metric > 0.5
     assert [h["epoch"] for h in good.history] == [1, 2]
     assert good.history[-1]["val_accuracy"] == good.metric
+    keys = {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"}
+    assert all(keys <= set(h) for h in good.history)
+    assert good.seconds > 0 and good.params["numberEpochs"] == 2
     assert bad.state == "failed" and "learningRate=-1.0" in bad.reason
+
+
+@pytest.mark.parametrize(
+    "epochs, state, trained",
+    [(1, "finished", 1), (0.5, "finished", 1), (2, "stopped", 1), (2.5, "stopped", 1)],
+)
+def test_a_trial_that_trained_all_its_epochs_is_finished_even_if_told_to_stop(
+    epochs, state, trained
+):
+    """Hyperband may pick a run at a rung that is its last epoch: nothing is left to stop."""
+    from tests.harness.synthetic import learnable_split
+
+    trial = training_trial_fn(learnable_split(300, seed=1), learnable_split(50, seed=2))
+    reports = []
+
+    def always_stop(metrics):
+        reports.append(metrics)
+        return True
+
+    params = {"hiddenLayerSize": 16, "batchSize": 30, "learningRate": 1e-2, "numberEpochs": epochs}
+    outcome = trial(params, always_stop)
+    assert outcome["status"] == state and outcome["summary"]["epochs"] == trained
+    assert len(reports) == trained
+
+
+def test_a_hyperband_stop_at_the_last_epoch_leaves_the_run_finished(tmp_path):
+    from tests.harness.synthetic import learnable_split
+
+    train, validation = learnable_split(300, seed=1), learnable_split(50, seed=2)
+    parameters = {
+        "hiddenLayerSize": {"value": 16},
+        "batchSize": {"value": 30},
+        "numberEpochs": {"value": 1},
+        "learningRate": {"values": [1e-2, 3e-3, 3e-4]},  # the last learns least in one epoch
+    }
+    cfg = config("grid", parameters, metric="val_accuracy")
+    cfg["early_terminate"] = {"type": "hyperband", "min_iter": 1, "eta": 2}
+    s = sweep(tmp_path, cfg)
+    good, fine, poor = s.run(training_trial_fn(train, validation), progress=False)
+    assert poor.metric < min(good.metric, fine.metric)
+    assert read_state(tmp_path)["runs"][2]["should_stop"]  # hyperband picked it at epoch 1
+    assert (good.state, fine.state, poor.state) == ("finished", "finished", "finished")
 
 
 def _agent_pid_trial(params, report):
