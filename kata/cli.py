@@ -8,6 +8,8 @@ from pathlib import Path
 from . import run_cli, stubs
 from .exercises import all_exercises, get_exercise
 
+BEST_CONFIG = "best_config.yaml"  # what `sweep` and `search` write, `train --config` reads
+
 
 def _hint(args: argparse.Namespace) -> int:
     exercise = get_exercise(args.name)
@@ -76,24 +78,28 @@ def _parse_value(text: str):
         return {"True": True, "False": False}.get(text, text)
 
 
-def _train(args: argparse.Namespace) -> int:
-    from .config import ConfigError, TrialConfig
-    from .data import load_development_splits
-    from .train import train_trial
+def _trial_config(args: argparse.Namespace):
+    """The TrialConfig that `kata train` trains: --config FILE, then each --set on top."""
+    from .config import ConfigError, TrialConfig, load_config_file
 
-    values = json.loads(args.config) if args.config else {}
+    values = load_config_file(args.config) if args.config else {}
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
-            print(f"--set expects key=value, got {item!r}", file=sys.stderr)
-            return 2
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         values[key] = _parse_value(value)
+    return TrialConfig.from_dict(values, seed=args.seed, device=args.device)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .config import ConfigError
+    from .train import train_trial
+
     try:
-        config = TrialConfig.from_dict(values, seed=args.seed, device=args.device)
+        config = _trial_config(args)
     except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
-    train, validation = load_development_splits()
+        return _bad_input(error)
+    train, validation = _load_data(args)
     print(f"training with {args.use}/: {config.hyperparameters}")
     print(f"data: {len(train)} training, {len(validation)} validation images")
     result = train_trial(config, train, validation, progress=not args.quiet, package=args.use)
@@ -110,6 +116,12 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bad_input(error: Exception) -> int:
+    """One clear message on stderr and exit status 2, as argparse does for a bad flag."""
+    print(f"kata: {error}", file=sys.stderr)
+    return 2
+
+
 def _load_data(args: argparse.Namespace):
     from .data import load_development_splits
 
@@ -119,26 +131,61 @@ def _load_data(args: argparse.Namespace):
     return train, validation
 
 
+def _sweep_config_file(path: str) -> dict:
+    """A sweep configuration from a file, every problem listed in one ConfigError."""
+    from .config import ConfigError, load_config_file
+    from .sweep import validate_config
+
+    config = load_config_file(path)
+    problems = validate_config(config)
+    if problems:
+        listed = "".join(f"\n  - {problem}" for problem in problems)
+        raise ConfigError(f"invalid sweep configuration ({len(problems)} problems):{listed}")
+    return config
+
+
+def _wandb_constants(args: argparse.Namespace) -> dict:
+    """What every trial's wandb config carries besides its hyperparameters."""
+    return {
+        "seed": args.seed,
+        "train_subset": args.train_subset,
+        "implementation": args.use,
+        "device": args.device,
+    }
+
+
+def write_best_config(directory: str | Path, record, note: str) -> Path:
+    """`directory/best_config.yaml`: the best trial's hyperparameters, as `kata train
+    --config` reads them, under a comment saying where they come from."""
+    import yaml
+
+    path = Path(directory) / BEST_CONFIG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(record.params, sort_keys=False, default_flow_style=False)
+    path.write_text(f"# {note}\n# train it: python -m kata train --config {path}\n{text}")
+    return path
+
+
+def _show_best(directory: str | Path, record, what: str) -> None:
+    note = f"{what}: {record.run_id}, validation accuracy {record.metric:.4f}"
+    path = write_best_config(directory, record, note)
+    print(f"best configuration ({note}), written to {path}:")
+    print(path.read_text().split("\n", 2)[2], end="")
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from . import sweep
+    from .config import ConfigError
+    from .staged import best_finished
     from .train import exercise_module
 
-    if args.config:
-        text = open(args.config).read()
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError:
-            import yaml
-
-            config = yaml.safe_load(text)
-    else:
-        config = exercise_module(args.use, "sweep_config").build_sweep_config(args.method)
-    problems = sweep.validate_config(config)
-    if problems:
-        print(f"invalid sweep configuration ({len(problems)} problems):", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
+    try:
+        if args.config:
+            config = _sweep_config_file(args.config)
+        else:
+            config = exercise_module(args.use, "sweep_config").build_sweep_config(args.method)
+    except ConfigError as error:
+        return _bad_input(error)
     train, validation = _load_data(args)
     trial = sweep.training_trial_fn(
         train, validation, seed=args.seed, device=args.device, package=args.use
@@ -147,14 +194,18 @@ def _sweep(args: argparse.Namespace) -> int:
         sweep_id = sweep.run_online(config, trial, project=args.project, count=args.count)
         print(f"sweep {sweep_id} done")
         return 0
-    local = sweep.LocalSweep(
-        args.dir,
-        config,
-        seed=args.seed,
-        name=Path(args.dir).name,
-        wandb_mode=args.wandb,
-        wandb_project=args.project,
-    )
+    try:
+        local = sweep.LocalSweep(
+            args.dir,
+            config,
+            seed=args.seed,
+            name=Path(args.dir).name,
+            wandb_mode=args.wandb,
+            wandb_project=args.project,
+            wandb_config=_wandb_constants(args),
+        )
+    except sweep.SweepError as error:
+        return _bad_input(error)
     sweep.run_agents(
         local,
         trial,
@@ -163,49 +214,65 @@ def _sweep(args: argparse.Namespace) -> int:
         budget_seconds=args.budget,
         progress=not args.quiet,
     )
-    best = local.best()
+    best = best_finished(local.runs(), local.config)
     if best is None:
         print("no finished trial yet")
         return 1
-    print(f"best: {best.metric:.4f} {best.params}")
+    _show_best(args.dir, best, f"best trial of the sweep in {args.dir}")
     return 0
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .staged import DEFAULT_STAGES, best_run, run_staged, scaled
-    from .sweep import default_agents, training_trial_fn
+    from .config import ConfigError
+    from .staged import DEFAULT_STAGES, best_overall, run_staged, scaled
+    from .sweep import SweepError, default_agents, training_trial_fn
 
+    try:
+        base = _sweep_config_file(args.config) if args.config else None
+    except ConfigError as error:
+        return _bad_input(error)
     train, validation = _load_data(args)
     trial = training_trial_fn(
         train, validation, seed=args.seed, device=args.device, package=args.use
     )
-    results = run_staged(
-        args.dir,
-        trial,
-        stages=scaled(DEFAULT_STAGES, args.scale),
-        budget_seconds=args.budget,
-        seed=args.seed,
-        package=args.use,
-        wandb_mode=args.wandb,
-        progress=not args.quiet,
-        agents=args.agents or default_agents(args.device),
-    )
+    try:
+        results = run_staged(
+            args.dir,
+            trial,
+            stages=scaled(DEFAULT_STAGES, args.scale),
+            budget_seconds=args.budget,
+            seed=args.seed,
+            package=args.use,
+            wandb_mode=args.wandb,
+            progress=not args.quiet,
+            agents=args.agents or default_agents(args.device),
+            wandb_config=_wandb_constants(args),
+            wandb_project=args.project,
+            base_config=base,
+        )
+    except SweepError as error:
+        return _bad_input(error)
     for result in results:
         best = result.best()
         shown = f"{best.metric:.4f}" if best else "none finished"
         print(f"stage {result.stage.name:<7} {len(result.runs):>3} trials  best {shown}")
-    best = best_run(results)
+    best = best_overall(results)
     if best is None:
         print("no trial finished")
         return 1
-    print(f"best configuration (validation accuracy {best.metric:.4f}):")
-    print(json.dumps(best.params, indent=2))
+    _show_best(args.dir, best, f"best trial of the search in {args.dir}, stage {best.stage}")
     return 0
 
 
 def _add_run_options(parser: argparse.ArgumentParser, default_dir: str) -> None:
     parser.add_argument("--dir", default=default_dir, help="where the sweep's state lives")
-    parser.add_argument("--budget", type=float, help="wall-clock budget in seconds")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="wall-clock budget: trials start while the next one is expected to fit, so the "
+        "run ends within the budget plus at most one trial",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument(
@@ -221,12 +288,7 @@ def _add_run_options(parser: argparse.ArgumentParser, default_dir: str) -> None:
         help="offline: log each trial for a later `wandb sync` (default)",
     )
     parser.add_argument("--project", default="fashion-mnist-kata", help="W&B project")
-    parser.add_argument(
-        "--train-subset",
-        type=int,
-        metavar="N",
-        help="train on the first N training images only (quick looks)",
-    )
+    _add_train_subset(parser)
     parser.add_argument(
         "--agents",
         type=int,
@@ -234,6 +296,29 @@ def _add_run_options(parser: argparse.ArgumentParser, default_dir: str) -> None:
         "one thread; 1 on a GPU)",
     )
     parser.add_argument("--quiet", action="store_true", help="less output")
+
+
+def _add_train_subset(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--train-subset",
+        type=int,
+        metavar="N",
+        help="train on the first N training images only (quick looks)",
+    )
+
+
+def _hyperparameter_help() -> str:
+    from .config import ASSIGNMENT_VALUES
+
+    rows = "\n".join(f"  {name:<20} {values}" for name, values in ASSIGNMENT_VALUES.items())
+    return (
+        "hyperparameters (--set KEY=VALUE, or KEY: VALUE lines in a --config file),\n"
+        f"with the assignment's values:\n{rows}\n\n"
+        "Keys not given keep the baseline network's values: one hidden layer of 128\n"
+        "ReLU units, no normalisation, augmentation or dropout, 10 epochs, learning\n"
+        "rate 1e-3, batch size 64. The best_config.yaml that `kata sweep` and\n"
+        "`kata search` write is such a --config file."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,16 +334,23 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=_list)
 
     train = commands.add_parser(
-        "train", help="train one configuration (default: the baseline network) and validate it"
+        "train",
+        help="train one configuration (default: the baseline network) and validate it",
+        epilog=_hyperparameter_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     train.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a hyperparameter, e.g. --set hiddenLayerSize=256 (repeatable)",
+        help="a hyperparameter, e.g. --set hiddenLayerSize=256 (repeatable; after --config)",
     )
-    train.add_argument("--config", help="hyperparameters as a JSON object")
+    train.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"hyperparameters from a YAML or JSON file, e.g. a {BEST_CONFIG}",
+    )
     train.add_argument(
         "--use",
         choices=["solutions", "exercises"],
@@ -267,13 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    _add_train_subset(train)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
 
     sweep = commands.add_parser("sweep", help="run one W&B sweep locally (or online)")
     sweep.add_argument(
         "--config",
-        help="a sweep configuration file (JSON or YAML); default: the sweep_config exercise's",
+        metavar="FILE",
+        help="a sweep configuration file (YAML or JSON); default: the sweep_config exercise's",
     )
     sweep.add_argument("--method", choices=["grid", "random", "bayes"], default="random")
     sweep.add_argument("--count", type=int, help="number of trials (default: until done)")
@@ -285,7 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale",
         type=float,
         default=1.0,
-        help="trials per stage, as a multiple of the default plan",
+        help="trials per stage, as a multiple of the default plan (without --budget)",
+    )
+    search.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the sweep configuration (YAML or JSON) whose space the coarse stage searches; "
+        "default: the sweep_config exercise's",
     )
     _add_run_options(search, "runs/search")
     search.set_defaults(run=_search)

@@ -1,15 +1,34 @@
 """One trial's configuration: the assignment's 11 hyperparameters, a seed and a device.
 
 Built from a plain dict, such as a sweep proposes (`TrialConfig.from_dict`), with a clear
-error for an unknown key or a value of the wrong type or out of range.
+error for an unknown key or a value of the wrong type or out of range. `load_config_file`
+reads such a dict (or a sweep configuration) from a YAML or JSON file.
 """
 
+import json
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 ACTIVATIONS = ("sigmoid", "tanh", "ReLU")
+
+# The assignment's values for each hyperparameter (what `kata train --help` lists). A trial
+# configuration accepts more (the baseline network's 128 units, fractions of an epoch).
+ASSIGNMENT_VALUES = {
+    "dataNormalisation": "True, False",
+    "horizontalFlip": "True, False",
+    "resizedCrop": "True, False",
+    "rotation": "True, False",
+    "numberHiddenLayers": "1, 2, 4",
+    "hiddenLayerSize": "64, 256, 1024",
+    "activationFunction": "sigmoid, tanh, ReLU",
+    "dropoutProbability": "0 to 0.8",
+    "numberEpochs": "5, 10",
+    "learningRate": "1e-4 to 1e-1 (log scale)",
+    "batchSize": "8, 64, 128",
+}
 
 
 class ConfigError(ValueError):
@@ -106,3 +125,50 @@ def _positive_finite(value: Any) -> bool:
         and math.isfinite(value)
         and value > 0
     )
+
+
+def load_config_file(path: str | Path) -> dict:
+    """The mapping in a YAML or JSON file (JSON is read as YAML too); ConfigError with the
+    file's name for a missing or unreadable file, bad YAML/JSON, or anything but a mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read ({error})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            values = json.loads(text)
+        else:
+            values = yaml.load(text, Loader=_yaml_loader())
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        message = " ".join(str(error).split())
+        raise ConfigError(f"{path}: not valid {kind}: {message}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of keys to values, found {type(values).__name__}"
+        )
+    return values
+
+
+def _yaml_loader():
+    """PyYAML's safe loader, reading 1e-4 as a float as YAML 1.2 and JSON do (PyYAML follows
+    YAML 1.1, where a float needs a dot: "1e-4" would be the string '1e-4')."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+    return Loader

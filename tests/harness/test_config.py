@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kata.config import ConfigError, TrialConfig
+from kata.config import ASSIGNMENT_VALUES, ConfigError, TrialConfig, load_config_file
 
 ASSIGNMENT_KEYS = {
     "dataNormalisation",
@@ -88,3 +88,44 @@ def test_a_fraction_of_an_epoch_is_allowed_for_the_coarse_stage():
 def test_to_dict_round_trips():
     config = TrialConfig(rotation=True, learningRate=0.02, seed=3)
     assert TrialConfig.from_dict(config.to_dict()) == config
+
+
+# --- configuration files -------------------------------------------------------------------
+
+
+def test_assignment_values_name_the_eleven_keys():
+    assert set(ASSIGNMENT_VALUES) == ASSIGNMENT_KEYS
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("c.yaml", "batchSize: 8\nrotation: true\nlearningRate: 3.0e-05\n"),
+        ("c.yml", "{batchSize: 8, rotation: true, learningRate: 0.00003}"),
+        ("c.json", '{"batchSize": 8, "rotation": true, "learningRate": 3e-05}'),
+        ("c.txt", '{"batchSize": 8, "rotation": true, "learningRate": 3e-05}'),
+    ],
+)
+def test_a_yaml_or_json_file_is_read(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    assert load_config_file(path) == {"batchSize": 8, "rotation": True, "learningRate": 3e-05}
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("missing.yaml", None, "missing.yaml: no such file"),
+        ("bad.yaml", "a: [1\n", "bad.yaml: not valid YAML"),
+        ("bad.json", '{"a": 1,}', "bad.json: not valid JSON"),
+        ("list.yaml", "- 1\n- 2\n", "list.yaml: expected a mapping.*found list"),
+        ("empty.yaml", "", "empty.yaml: expected a mapping.*found NoneType"),
+        ("text.json", '"batchSize"', "text.json: expected a mapping.*found str"),
+    ],
+)
+def test_a_bad_file_is_a_config_error_naming_it(tmp_path, name, text, message):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config_file(path)
