@@ -34,7 +34,7 @@ CLASS_NAMES = [
     "Bag",
     "Ankle boot",
 ]
-STAGES = (("coarse", 0.25, 15), ("narrow", 5.0, 10), ("fine", 10.0, 5))
+STAGES = (("coarse", 0.25, 15), ("narrow", 5.0, 9), ("fine", 10.0, 6))
 BASE_CONFIG = {
     "dataNormalisation": True,
     "horizontalFlip": False,
