@@ -1,6 +1,6 @@
 # Exercise 6: sweep_config. Generated from solutions/sweep_config.py by `python -m kata stubs`.
 # Replace each `raise NotImplementedError(...)` with your code; check it with `pytest exercises/sweep_config.py`.
-# Stub fingerprint afcbf8e176efaa4e: `kata stubs` replaces this file only while untouched.
+# Stub fingerprint bee5bea44c2eaa30: `kata stubs` replaces this file only while untouched.
 """Exercise 6: the W&B sweep configuration of the assignment, and the coarse-to-fine step.
 
 A sweep configuration is a plain dict in W&B's format: `method`, `metric`,
@@ -35,13 +35,16 @@ def build_sweep_config(method: str = "random") -> dict:
 
     - `method`: one of METHODS; anything else raises ValueError.
     - `metric`: validation accuracy (METRIC), to be maximised.
-    - the nine discrete hyperparameters take exactly the values in CATEGORICAL;
+    - the nine discrete hyperparameters take exactly the values in CATEGORICAL, as
+      {"values": [...]}: the same values, of the same types (booleans, not strings), in
+      the same order;
     - dropoutProbability: uniform over DROPOUT_RANGE;
     - learningRate: log-uniform over LEARNING_RATE_RANGE, given as the actual values
       (W&B's `log_uniform_values`; the old `log_uniform` takes exponents of e instead);
     - grid search cannot sample a continuous range: there, dropoutProbability takes the
       values 0, 0.2, 0.4, 0.6, 0.8 and learningRate 1e-4, 1e-3, 1e-2, 1e-1;
-    - `early_terminate`: hyperband with min_iter 1 and eta 2, `strict` set explicitly.
+    - `early_terminate`: {"type": "hyperband", "min_iter": 1, "eta": 2, "strict": ...},
+      `strict` set explicitly to True or False.
     """
     raise NotImplementedError(
         "exercise 6 (sweep_config): build_sweep_config in exercises/sweep_config.py is yours to write. Hint: python -m kata hint sweep_config"
@@ -54,7 +57,9 @@ def narrow(config: dict, runs: list[dict], keep: int = 5) -> dict:
     `runs` are finished trials as dicts with "status" ("finished", "failed", ...),
     "config" (the hyperparameters) and "summary" (the metrics, including the metric
     named in `config["metric"]`). Only runs with status "finished" and a finite metric
-    count; of those, the best `keep` (by the metric's goal) decide the new configuration:
+    count (not NaN, not infinite); of those, the best `keep` by the metric's goal
+    (`config["metric"]["goal"]`: "maximize", the default, or "minimize"; ties in the
+    order the runs were given) decide the new configuration:
 
     - a parameter with `values` keeps only the values seen among the best runs, in their
       original order;

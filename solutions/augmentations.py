@@ -26,10 +26,14 @@ def build_train_transform(
       (`RandomHorizontalFlip`). Never flip upside down: a shoe on its head is not
       what the test set shows.
     - rotation: rotate by an angle drawn uniformly from
-      [-MAX_ROTATION_DEGREES, MAX_ROTATION_DEGREES] (`RandomRotation`, bilinear).
-    - resized_crop: crop a random part covering CROP_SCALE of the area and resize it
-      back to image_size x image_size (`RandomResizedCrop`, bilinear, antialias). The
-      scale never exceeds 1: a crop cannot be larger than the image.
+      [-MAX_ROTATION_DEGREES, MAX_ROTATION_DEGREES] (`RandomRotation`, bilinear
+      interpolation, same size, about the centre, corners filled with 0).
+    - resized_crop: crop a random part covering a fraction CROP_SCALE of the area (with
+      torchvision's default aspect ratios) and resize it back to image_size x image_size
+      (`RandomResizedCrop`, bilinear, antialias). The scale never exceeds 1: a crop
+      cannot be larger than the image.
+    - each flag adds exactly one step, in the order flip, rotation, crop; with its flag
+      off a step is absent (not present with probability 0).
     - normalize (a `Normalize` or None) is applied last, after every geometric step,
       so rotations and crops fill their borders with black before standardisation.
 

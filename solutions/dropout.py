@@ -9,8 +9,11 @@ class Dropout(nn.Module):
     the survivors by 1 / (1 - p), so the expected value of every element is unchanged;
     in eval mode (and at p = 0) return the input unchanged.
 
-    The input is never modified in place. p must be a number with 0 <= p < 1, else
-    ValueError.
+    Each element is dropped independently of every other element (one random draw per
+    element, whatever the shape: not one per row, per column or per batch), and every
+    call draws anew. The output has the input's shape and dtype; the input is never
+    modified in place. p must be a number (int or float, not bool) with 0 <= p < 1,
+    else ValueError; it is kept as the float `self.p`.
     """
 
     def __init__(self, p: float = 0.5) -> None:

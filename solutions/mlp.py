@@ -19,12 +19,15 @@ def build_mlp(
 ) -> nn.Module:
     """A fully connected classifier.
 
-    Flatten, then `number_hidden_layers` blocks of Linear -> activation -> Dropout
-    (use `get_activation(activation)` and this kata's `Dropout(dropout_probability)`),
-    then one last Linear to `num_classes` logits. Nothing follows the last Linear:
-    no softmax (the cross-entropy loss applies it) and no dropout.
+    Flatten, then `number_hidden_layers` blocks of Linear -> activation -> Dropout, in
+    that order within each block (use `get_activation(activation)` and this kata's
+    `Dropout(dropout_probability)`, so every block's dropout has that probability), then
+    one last Linear to `num_classes` logits. The first Linear takes `input_size`
+    features, the others `hidden_layer_size`. Nothing follows the last Linear: no
+    softmax (the cross-entropy loss applies it) and no dropout.
 
-    Accepts a batch of shape (B, 1, 28, 28) or (B, 784); returns (B, num_classes).
+    Accepts a batch of shape (B, 1, 28, 28) or (B, 784), or in general (B, ...) with
+    `input_size` values per example; returns (B, num_classes).
     number_hidden_layers and hidden_layer_size must be at least 1 (ValueError).
     """
     # BEGIN SOLUTION

@@ -10,8 +10,10 @@ def pixel_statistics(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pixel mean and standard deviation images of a set of training images.
 
     Args:
-        images: shape (N, H, W) or (N, 1, H, W); either uint8 on the 0-255 scale or
-            float on the 0-1 scale (what `ToTensor` gives). Use training images only.
+        images: shape (N, H, W) or (N, 1, H, W), any N >= 1 and any H, W; either uint8
+            on the 0-255 scale or float on the 0-1 scale (what `ToTensor` gives). The
+            dtype alone decides the scale: uint8 images are divided by 255 even when
+            every value is 0 or 1. Use training images only.
 
     Returns:
         (mean, std), each float32 of shape (1, H, W) on the 0-1 scale, the same scale

@@ -277,3 +277,57 @@ def test_each_flag_changes_the_image_and_only_its_own_step_is_added(augmentation
             f"{len(other)} steps: {[type(t).__name__ for t in other]}",
             f"one step for {flag}",
         )
+
+
+def steps_of(transform) -> list:
+    return [t for t in flat(transform) if not isinstance(t, (transforms.Normalize, v2.Normalize))]
+
+
+def test_every_step_has_the_docstrings_settings(augmentations, normalize):
+    # Numbers and choices the docstring states, pinned exactly: the rates and ranges above
+    # are measured with noise, and would let 0.4 for 0.5 or nearest for bilinear through.
+    transform, called = build(augmentations, normalize, **dict.fromkeys(FLAGS, True))
+    steps = steps_of(transform)
+    kinds = [type(t).__name__ for t in steps]
+    if kinds != ["RandomHorizontalFlip", "RandomRotation", "RandomResizedCrop"]:
+        fail(called, f"steps {kinds}", "RandomHorizontalFlip, RandomRotation, RandomResizedCrop")
+    flip, rotation, crop = steps
+    bilinear = transforms.InterpolationMode.BILINEAR
+    fill = rotation.fill if isinstance(rotation.fill, (list, tuple)) else [rotation.fill]
+    problems = {
+        "flip probability": (flip.p, 0.5, flip.p == 0.5),
+        "rotation degrees": (
+            list(rotation.degrees),
+            [-MAX_ROTATION, MAX_ROTATION],
+            list(rotation.degrees) == [-MAX_ROTATION, MAX_ROTATION],
+        ),
+        "rotation interpolation": (
+            rotation.interpolation,
+            bilinear,
+            rotation.interpolation == bilinear,
+        ),
+        "rotation expand, centre, fill": (
+            (rotation.expand, rotation.center, rotation.fill),
+            (False, None, 0),
+            not rotation.expand and rotation.center is None and all(f == 0 for f in fill),
+        ),
+        "crop scale": (tuple(crop.scale), (0.8, 1.0), tuple(crop.scale) == (0.8, 1.0)),
+        "crop ratio": (
+            tuple(crop.ratio),
+            (3 / 4, 4 / 3),
+            all(math.isclose(a, b) for a, b in zip(crop.ratio, (3 / 4, 4 / 3), strict=True)),
+        ),
+        "crop interpolation": (crop.interpolation, bilinear, crop.interpolation == bilinear),
+        "crop antialias": (crop.antialias, True, crop.antialias is True),
+    }
+    for what, (got, expected, ok) in problems.items():
+        if not ok:
+            fail(called, f"{what} {got!r}", f"{expected!r} (as the docstring says)")
+
+
+@pytest.mark.parametrize("size", [16, 32])
+def test_the_crop_resizes_to_the_given_image_size(augmentations, size):
+    transform, called = build(augmentations, resized_crop=True, image_size=size)
+    image = torch.rand(1, size, size, generator=torch.Generator().manual_seed(size))
+    for seed in range(5):
+        apply(transform, image, seed, called)

@@ -143,7 +143,7 @@ def test_the_gradient_flows_through_the_survivors(dropout, p, seed):
         st.floats(max_value=-1e-9),
         st.floats(min_value=1.0),
         st.just(float("nan")),
-        st.sampled_from(["0.5", None, True]),
+        st.sampled_from(["0.5", None, True, 1, -1, float("inf")]),
     )
 )
 def test_a_bad_probability_is_rejected(dropout, p):
@@ -152,3 +152,32 @@ def test_a_bad_probability_is_rejected(dropout, p):
     except (ValueError, TypeError):
         return
     fail(call("Dropout", p), describe(module), "ValueError: p must be a number with 0 <= p < 1")
+
+
+@pytest.mark.parametrize("shape", [(400, 60), (60, 400), (30, 20, 40)])
+def test_each_element_is_dropped_independently(dropout, shape):
+    # One draw per element: a mask drawn once per row, per column or per batch element
+    # and broadcast makes whole lines all-zero or all-kept, which independent draws at
+    # p = 0.5 almost never do (a line of 20 or more elements: probability below 2e-6).
+    torch.manual_seed(0)
+    called = f"Dropout(0.5).train()(ones of shape {shape})"
+    out = forward(make(dropout, 0.5), torch.ones(shape), called)
+    zero = out == 0
+    for dim in range(len(shape)):
+        uniform = (zero.all(dim) | (~zero).all(dim)).float().mean().item()
+        if uniform > 0.05:
+            fail(
+                called,
+                f"{uniform:.0%} of the lines along dimension {dim} all dropped or all kept",
+                "each element dropped independently (one random draw per element)",
+            )
+
+
+@pytest.mark.parametrize("p", [0, 0.0])
+def test_an_integer_or_float_zero_is_a_valid_probability(dropout, p):
+    module = make(dropout, p)
+    x = torch.randn(50)
+    called = f"Dropout({p!r}).train()(x)"
+    check_close(forward(module, x.clone(), called), x, called=called, atol=0)
+    if getattr(module, "p", None) != 0 or isinstance(module.p, bool):
+        fail(call("Dropout", p), f"p = {getattr(module, 'p', None)!r}", "p kept as 0.0")

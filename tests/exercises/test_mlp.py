@@ -4,6 +4,8 @@ The network uses an activation and dropout; this test gives it the reference one
 mistake in those exercises does not show up here.
 """
 
+import math
+
 import pytest
 import torch
 from hypothesis import given
@@ -180,3 +182,52 @@ def test_sizes_below_one_are_rejected(mlp, layers, size):
         describe(model),
         "ValueError: at least one hidden layer of at least one unit",
     )
+
+
+@given(st.integers(1, 40), st.integers(2, 12), layer_counts, st.integers(1, 16), batch_sizes)
+def test_other_input_and_class_counts(mlp, features, classes, layers, size, batch):
+    called = call("build_mlp", layers, size, "relu", 0.0, input_size=features, num_classes=classes)
+    model = mlp.build_mlp(layers, size, "relu", 0.0, input_size=features, num_classes=classes)
+    if not isinstance(model, nn.Module):
+        fail(called, describe(model), "an nn.Module")
+    x = torch.rand(batch, features)
+    check_tensor(
+        model.eval()(x),
+        called=f"{called}({call('', x)[1:-1]})",
+        shape=(batch, classes),
+        dtype=torch.float32,
+    )
+    shapes = [(m.in_features, m.out_features) for m in linears(model)]
+    expected = [(features, size)] + [(size, size)] * (layers - 1) + [(size, classes)]
+    if shapes != expected:
+        fail(called, f"Linear (in, out) sizes {shapes}", f"{expected}")
+
+
+def dropouts(model: nn.Module, reference) -> list[nn.Module]:
+    kinds = (reference.module("dropout").Dropout, nn.Dropout)
+    return [m for m in model.modules() if isinstance(m, kinds)]
+
+
+@given(layer_counts, st.sampled_from([0.1, 0.25, 0.5, 0.8]), names_in_any_case(NAMES))
+def test_each_block_runs_linear_then_activation_then_dropout_with_the_given_p(
+    mlp, reference, layers, p, name
+):
+    model, called = build(mlp, layers, 8, name, p)
+    # The dropout probability reaches every block's Dropout.
+    found = [getattr(m, "p", None) for m in dropouts(model, reference)]
+    if len(found) != layers or not all(isinstance(q, float) and math.isclose(q, p) for q in found):
+        fail(called, f"Dropout probabilities {found}", f"{[p] * layers}: p={p} in every block")
+    # The order in which the pieces run (forward hooks, so a custom forward counts too).
+    activation_type = type(reference.module("activations").get_activation(name))
+    label = {nn.Linear: "Linear", activation_type: type(activation_type()).__name__}
+    order: list[str] = []
+    for module in model.modules():
+        kind = next((v for k, v in label.items() if type(module) is k), None)
+        if module in dropouts(model, reference):
+            kind = "Dropout"
+        if kind is not None:
+            module.register_forward_hook(lambda m, i, o, kind=kind: order.append(kind))
+    model.train()(torch.rand(2, 1, 28, 28))
+    expected = ["Linear", label[activation_type], "Dropout"] * layers + ["Linear"]
+    if order != expected:
+        fail(f"{called}.train()(images)", f"layers run in the order {order}", f"{expected}")

@@ -183,14 +183,15 @@ def test_normalized_training_images_have_mean_0_and_std_1_per_pixel(normalizatio
     varying = raw_std > 0.01  # pixels that are not (nearly) constant
     # Exactly raw_std / (raw_std + EPSILON) for a correct std: not quite 1, by up to 1e-3
     # at raw_std = 0.01. A float32 std is within float32_mean_error(N) of the exact one,
-    # a relative error below 1e-4 for raw_std > 0.01 and N <= 64: 1e-4 holds.
+    # which changes the ratio by that much divided by the std; 1e-4 on top for Normalize's
+    # own float32 rounding.
     expected = raw_std / (raw_std + EPSILON)
     check_close(
         normalized.std(0, correction=0)[varying],
         expected[varying],
         called=called,
         what="per-pixel std of the normalised images (non-constant pixels)",
-        atol=1e-4,
+        atol=(1e-4 + slack / std.double())[varying],
     )
 
 

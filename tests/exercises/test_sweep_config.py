@@ -32,6 +32,7 @@ DISCRETE = {
 DROPOUT = (0.0, 0.8)
 LEARNING_RATE = (1e-4, 1e-1)
 ALL_KEYS = set(DISCRETE) | {"dropoutProbability", "learningRate"}
+GRID = {"dropoutProbability": [0.0, 0.2, 0.4, 0.6, 0.8], "learningRate": [1e-4, 1e-3, 1e-2, 1e-1]}
 # Relative slack for a range bound compared with a run's value or the old bound. A correct
 # narrow may work in log space (log10, or natural log) and convert back: exp(log(x)) is x
 # within (|ln x| + 2) x 2^-52 relative, below 3e-15 for x in [1e-4, 1]
@@ -58,7 +59,14 @@ def build(sweep_config, method: str) -> dict:
 
 
 def schema_problems(config: dict) -> list[str]:
-    return sweeps.schema_violations_from_proposed_config(copy.deepcopy(config))
+    """W&B's own schema check, each problem once (it can report one several times)."""
+    problems = sweeps.schema_violations_from_proposed_config(copy.deepcopy(config))
+    return list(dict.fromkeys(str(problem) for problem in problems))
+
+
+def typed(values) -> list:
+    """Values with their types: True is not "True", and 1 is not True or 1.0."""
+    return [(type(v).__name__, v) for v in values]
 
 
 def proposals(config: dict, n: int) -> list[dict]:
@@ -116,11 +124,13 @@ def test_the_discrete_hyperparameters_take_exactly_the_assignments_values(sweep_
     parameters = build(sweep_config, method).get("parameters", {})
     for name, values in DISCRETE.items():
         got = parameters.get(name, {}).get("values")
-        if got is None or sorted(map(str, got)) != sorted(map(str, values)):
+        # Exactly these values, of these types, in this order (the docstring's CATEGORICAL):
+        # "True" is a string, not a boolean, and a grid enumerates values in their order.
+        if not isinstance(got, list) or typed(got) != typed(values):
             fail(
                 call("build_sweep_config", method),
                 f"{name}: {parameters.get(name)!r}",
-                f"{{'values': {values!r}}}",
+                f"{{'values': {values!r}}} (these values, types and order)",
             )
 
 
@@ -177,6 +187,15 @@ def test_grid_search_gets_values_only_spanning_the_ranges(sweep_config):
                 f"{name}: {spec!r}",
                 "a list of values: grid search cannot enumerate a continuous distribution",
             )
+    for name, expected in GRID.items():
+        got = parameters[name]["values"]
+        exact = isinstance(got, list) and len(got) == len(expected)
+        exact = exact and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isclose(v, e)
+            for v, e in zip(got, expected, strict=False)
+        )
+        if not exact:
+            fail(called, f"{name} values {got!r}", f"{expected!r} (the docstring's grid, in order)")
     for name, (low, high) in (("dropoutProbability", DROPOUT), ("learningRate", LEARNING_RATE)):
         values = sorted(parameters[name]["values"])
         if not (
@@ -196,12 +215,14 @@ def test_hyperband_early_termination_with_strict_set(sweep_config, method):
         isinstance(early, dict)
         and early.get("type") == "hyperband"
         and isinstance(early.get("strict"), bool)
-        and early.get("min_iter", 0) >= 1
+        and typed([early.get("min_iter"), early.get("eta")]) == typed([1, 2])
     ):
         fail(
             call("build_sweep_config", method),
             f"early_terminate {early!r}",
-            "hyperband with min_iter >= 1 and strict set explicitly (its default changed)",
+            "{'type': 'hyperband', 'min_iter': 1, 'eta': 2, 'strict': True or False}: "
+            "min_iter 1 and eta 2 as the docstring says (W&B's default eta is 3), and strict "
+            "set explicitly (its default changed)",
         )
 
 
@@ -267,7 +288,7 @@ def test_narrowing_never_widens_and_keeps_the_best_run_inside(
         new = result["parameters"].get(name, {})
         value = best["config"][name]
         if "values" in old:
-            if not set(map(str, new.get("values", []))) <= set(map(str, old["values"])):
+            if not set(typed(new.get("values", []))) <= set(typed(old["values"])):
                 fail(called, f"{name} values {new.get('values')}", f"a subset of {old['values']}")
             if value not in new.get("values", []):
                 fail(
@@ -302,15 +323,17 @@ def test_categorical_values_are_those_of_the_best_runs(sweep_config, reference_c
     for name, old in reference_config["parameters"].items():
         if "values" not in old:
             continue
-        kept = set(map(str, result["parameters"][name]["values"]))
-        must = {str(r["config"][name]) for r in surely_in}
-        may = {str(r["config"][name]) for r in maybe_in}
-        if not must <= kept <= may:
+        got = result["parameters"][name]["values"]
+        kept = set(typed(got))
+        must = set(typed(r["config"][name] for r in surely_in))
+        may = set(typed(r["config"][name] for r in maybe_in))
+        in_order = [v for v in old["values"] if (type(v).__name__, v) in kept]
+        if not must <= kept <= may or typed(got) != typed(in_order):
             fail(
                 f"narrow(config, <{len(runs)} runs>, keep={keep})",
-                f"{name} values {kept}",
-                f"the values of the best {keep} finished runs: all of {must}, "
-                f"nothing outside {may}",
+                f"{name} values {got!r}",
+                f"the values of the best {keep} finished runs, in the old order: all of "
+                f"{sorted(v for _, v in must)!r}, nothing outside {sorted(v for _, v in may)!r}",
             )
 
 
@@ -351,7 +374,11 @@ def test_failed_and_unmeasured_runs_are_ignored(sweep_config, reference_config, 
     noise = data.draw(sweep_runs(reference_config, METRIC))
     # Runs that failed, crashed or lack a finite metric, with tempting metrics.
     ignored = [dict(r, summary={METRIC: 1.0}) for r in noise if r["status"] != "finished"]
-    ignored += [dict(r, status="finished", summary={METRIC: float("nan")}) for r in noise]
+    ignored += [
+        dict(r, status="finished", summary={METRIC: bad})
+        for r in noise
+        for bad in (float("nan"), float("inf"))
+    ]
     ignored += [dict(r, status="finished", summary={}) for r in noise]
     if narrowed(sweep_config, reference_config, runs + ignored) != narrowed(
         sweep_config, reference_config, runs
@@ -375,3 +402,25 @@ def test_no_counting_run_raises_a_clear_error(sweep_config, reference_config, st
         describe(result),
         "ValueError: there is no finished run to narrow around",
     )
+
+
+@given(data=st.data(), keep=st.integers(1, 6))
+def test_a_metric_to_minimise_keeps_the_lowest_runs(sweep_config, reference_config, data, keep):
+    # narrow follows config["metric"]["goal"]: a later stage may minimise a loss.
+    config = {**reference_config, "metric": {"name": METRIC, "goal": "minimize"}}
+    runs = data.draw(stage_results(reference_config))
+    result = narrowed(sweep_config, config, runs, keep)
+    best = min(counted(runs), key=lambda r: r["summary"][METRIC])
+    for name, spec in result["parameters"].items():
+        value = best["config"][name]
+        inside = (
+            (type(value).__name__, value) in set(typed(spec["values"]))
+            if "values" in spec
+            else at_most(spec["min"], value) and at_most(value, spec["max"])
+        )
+        if not inside:
+            fail(
+                f"narrow(config with goal 'minimize', <{len(runs)} runs>, keep={keep})",
+                f"{name}: {spec!r}",
+                f"a space holding the run with the lowest {METRIC}, whose {name} is {value!r}",
+            )

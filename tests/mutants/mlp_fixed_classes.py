@@ -1,0 +1,17 @@
+"""Always 10 outputs, whatever num_classes says."""
+
+from solutions import mlp as _reference
+from solutions.mlp import *  # noqa: F403
+
+
+def build_mlp(
+    number_hidden_layers,
+    hidden_layer_size,
+    activation="relu",
+    dropout_probability=0.0,
+    input_size=784,
+    num_classes=10,
+):
+    return _reference.build_mlp(
+        number_hidden_layers, hidden_layer_size, activation, dropout_probability, input_size, 10
+    )
