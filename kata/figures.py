@@ -7,6 +7,7 @@ place that decides the parallel-coordinates axes, so both versions agree.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ from .summary import epochs_text
 ACTIVATION_ORDER = ("sigmoid", "tanh", "ReLU")
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 COLORS += ("#7f7f7f", "#bcbd22", "#17becf")
+# Plotly renders a subset of HTML in its text and decodes entities: text from the job's files
+# goes in escaped, so it shows as written.
+esc = html.escape
+
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13)
 
 
@@ -127,7 +132,7 @@ def best_per_stage_figure(trials: list[Trial], stages: list[str]) -> go.Figure:
     for x, stage in enumerate(stages):
         measured = [t for t in trials if t.stage == stage and t.measured]
         epochs = sorted({t.params["numberEpochs"] for t in trials if t.stage == stage})
-        names.append(f"{stage}<br>({', '.join(epochs_text(e) for e in epochs)})")
+        names.append(f"{esc(stage)}<br>({', '.join(epochs_text(e) for e in epochs)})")
         spread = (
             [0.0]
             if len(measured) < 2
@@ -142,7 +147,7 @@ def best_per_stage_figure(trials: list[Trial], stages: list[str]) -> go.Figure:
                 name="measured trial",
                 legendgroup="trials",
                 showlegend=x == 0,
-                text=[t.trial for t in measured],
+                text=[esc(t.trial) for t in measured],
                 hovertemplate="%{text}: %{y:.1%}<extra></extra>",
             )
         )
@@ -160,7 +165,7 @@ def best_per_stage_figure(trials: list[Trial], stages: list[str]) -> go.Figure:
                     name="best of the stage",
                     legendgroup="best",
                     showlegend=not any(t.legendgroup == "best" for t in fig.data),
-                    customdata=[best.trial],
+                    customdata=[esc(best.trial)],
                     hovertemplate="best: %{customdata}, %{y:.1%}<extra></extra>",
                 )
             )
@@ -223,7 +228,8 @@ def importance_figure(result: StageImportance) -> go.Figure:
         showarrow=False,
         font=dict(size=11, color="#555"),
     )
-    title = f"Stage {result.stage}: hyperparameter importance ({result.n_trials} measured trials)"
+    stage, n = esc(result.stage), result.n_trials
+    title = f"Stage {stage}: hyperparameter importance ({n} measured trials)"
     height = 170 + 26 * len(rows)
     return _layout(fig, title, height, margin=dict(l=200, r=30, t=80, b=60))
 
@@ -243,7 +249,7 @@ def curves_figure(curves: list[Curve]) -> go.Figure:
                     x=epochs,
                     y=values,
                     mode="lines+markers",
-                    name=f"{curve.label} ({metric.split('_')[0]})",
+                    name=f"{esc(curve.label)} ({metric.split('_')[0]})",
                     legendgroup=curve.key,
                     line=dict(color=color, dash=dash, width=3 if final else 2),
                     marker=dict(size=6),
@@ -261,8 +267,8 @@ def confusion_figure(matrix: list[list[int]], class_names: list[str]) -> go.Figu
     fig = go.Figure(
         go.Heatmap(
             z=shares,
-            x=class_names,
-            y=class_names,
+            x=[esc(n) for n in class_names],
+            y=[esc(n) for n in class_names],
             text=matrix,
             texttemplate="%{text}",
             colorscale="Blues",

@@ -374,6 +374,8 @@ def test_text_from_the_files_is_escaped(tmp_path):
     assert evil not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
     assert page.count("&lt;script&gt;alert(") >= 4  # table, summary, protocol, chosen trial
+    # in plotly's figures too (plotly decodes entities and shows the text as written)
+    assert '"name":"&lt;script&gt;alert(&#x27;x&#x27;)&lt;\\u002fscript&gt; (val)"' in page
 
 
 def test_figures_png_are_valid_images_when_rebuilt_with_fewer_stages(job, tmp_path):
