@@ -206,19 +206,20 @@ def _search(page: _Page, job: JobFiles, importances) -> None:
     if not job.trials:
         page.note("trials.csv has no trials: there is no search to show.")
         return
+    measured = [t for t in job.trials if t.measured]
+    if not measured:
+        page.note(
+            f"None of the {len(job.trials)} trials finished with a validation accuracy "
+            "(all failed, or are still running): nothing of the search to plot. The summary "
+            "above counts the failures and their most common reason."
+        )
+        return
     page.figure(
         "best",
         figures.best_per_stage_figure(job.trials, job.stages),
         PNG_NAMES["best"],
         lambda: figures_png.best_per_stage_png(job.trials, job.stages),
     )
-    measured = [t for t in job.trials if t.measured]
-    if not measured:
-        page.note(
-            f"None of the {len(job.trials)} trials finished with a validation accuracy "
-            "(all failed, or are still running): no parallel coordinates, no importance."
-        )
-        return
     _, constant = figures.parcoords_axes(job.trials)
     page.figure(
         "parcoords",
