@@ -233,11 +233,12 @@ def summarise(
             overall.append("No trial finished with a validation accuracy.")
         if failed := failure_sentence(trials):
             overall.append(failed)
-        overall.append(
-            "Within a stage, comparisons average over the other settings, which varied too; "
-            "a setting is said to help or hurt only when the gap is more than twice its "
-            f"standard error, and values tried in fewer than {MIN_GROUP} trials are left out."
-        )
+        if bests:
+            overall.append(
+                "Within a stage, comparisons average over the other settings, which varied too; "
+                "a setting is said to help or hurt only when the gap is more than twice its "
+                f"standard error, and values tried in fewer than {MIN_GROUP} trials are left out."
+            )
     paragraphs.append(overall)
     paragraphs += [stage_sentences(trials, s, by_stage.get(s)) for s in stages]
     if metrics is not None:
