@@ -21,9 +21,11 @@ read back rather than derived again.
 Without a wall-clock budget each stage runs `count` trials. With one, the stages share it by
 `budget_share`: a stage gets its share of the time still left (so what an earlier stage did
 not use passes to the later ones) and starts trials while the next one is expected to fit
-(the mean length of the stage's trials so far; before its first, an estimate from the
-earlier stages' seconds per epoch); `count` is then not a limit. A trial is never cut short,
-so the search ends within the budget plus at most one trial's overrun.
+(the mean length of the stage's trials so far; before its first, the earlier stages'
+fastest seconds per epoch times its epochs); `count` is then not a limit. A stage whose
+share cannot fit one trial gets the time for one from the later stages' shares, if the
+budget has it. A trial is never cut short, so the search ends within the budget plus at
+most one trial's overrun.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from .sweep import STATE_FILE, LocalSweep, RunRecord, TrialFn, run_agents
 from .train import exercise_module
 
 SEARCH_FILE = "search.json"  # the search's own state: its id (the wandb group)
+BORROW_MARGIN = 1.1  # a stage whose share cannot fit one trial gets this many trials' time
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,9 @@ def run_staged(
                 break
             budget = left * stage.budget_share / sum(s.budget_share for s in stages[number - 1 :])
             expected = _expected_seconds(results, stage)
+            if expected is not None and budget < expected <= left:
+                # A stage without a trial ends the search: better one trial and less later.
+                budget = min(left, expected * BORROW_MARGIN)
         folder = directory / f"stage-{number}-{stage.name}"
         config = _stage_config(folder, stage, sweep_config, results, base_config)
         sweep = LocalSweep(
@@ -227,13 +233,13 @@ def run_staged(
 
 
 def _stage_header(number, stages, stage, budget, expected, end) -> str:
-    epochs = f"{stage.epochs:g}"
+    epochs = f"{stage.epochs:g} epochs per trial"
     if stage.batch_exponent:
-        epochs += f" at batch {stage.reference_batch} (scaled by batch size)"
-    line = f"== stage {number}/{len(stages)}: {stage.name} ({stage.method}, {epochs} epochs per"
+        epochs += f" at batch {stage.reference_batch}, fewer at smaller batches"
+    line = f"== stage {number}/{len(stages)}: {stage.name} ({stage.method}, {epochs}"
     if budget is None:
-        return line + f" trial, {stage.count} trials)"
-    line += f" trial, {budget:.0f} s of the {end - time.monotonic():.0f} s left in the budget"
+        return line + f", {stage.count} trials)"
+    line += f", {budget:.0f} s of the {end - time.monotonic():.0f} s left in the budget"
     if expected:
         line += f"; a trial takes about {expected:.0f} s"
     return line + ")"
@@ -258,17 +264,21 @@ def _trained_epochs(record: RunRecord) -> float | None:
 
 
 def _expected_seconds(results: list[StageResult], stage: Stage) -> float | None:
-    """A trial's expected length in `stage` before it has trials of its own: the earlier
-    stages' seconds per epoch (total seconds over total epochs trained) times its epochs."""
-    seconds = epochs = 0.0
-    for result in results:
-        for record in result.runs:
-            trained = _trained_epochs(record)
-            if trained and record.seconds is not None:
-                seconds, epochs = seconds + record.seconds, epochs + trained
-    if not epochs:
-        return None
-    return seconds / epochs * stage.epochs
+    """A trial's expected length in `stage` before it has trials of its own: the fastest
+    seconds per epoch among the earlier stages' trials, times the stage's epochs.
+
+    Every trial's seconds include a fixed cost (building the pipeline, moving the images,
+    validating) that a fraction of an epoch does not amortise: a coarse trial's seconds per
+    epoch overstate a 5-epoch trial's several times over, and the fastest is the least
+    inflated. The stage's own trials replace this estimate once one has ended.
+    """
+    rates = [
+        record.seconds / trained
+        for result in results
+        for record in result.runs
+        if record.seconds is not None and (trained := _trained_epochs(record))
+    ]
+    return min(rates) * stage.epochs if rates else None
 
 
 def _stage_config(

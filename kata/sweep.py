@@ -9,12 +9,15 @@ engine, the ``sweeps`` package (``pip install wandb[sweeps]``): proposals come f
   check, made readable, plus what this engine cannot run).
 - :class:`LocalSweep` runs trials one after another; its state lives in one JSON file in its
   directory, rewritten atomically after every change, so a sweep killed at any point resumes
-  where it stopped, and several agent processes can share it (``fcntl.flock``).
+  where it stopped, and several agent processes can share it (``fcntl.flock``). With a
+  time budget, a trial starts only while it is expected to fit (the mean of the sweep's
+  trials so far). Each trial is one wandb run (kata/wandb_log.py), grouped by the sweep's id.
 - :func:`run_online` is the thin path to W&B's servers (``wandb.sweep`` + ``wandb.agent``).
 - :func:`training_trial_fn` adapts :func:`kata.train.train_trial` to a trial function.
 
 A trial function is ``trial_fn(params, report) -> {"status", "reason", "summary"}``; it calls
-``report(metrics)`` after every epoch and stops when that returns True.
+``report(metrics)`` after every epoch and stops when that returns True ("stopped"). A trial
+that has trained all its epochs is "finished", even if its last report was told to stop.
 
 Traps of sweeps 0.3.0 this module works around (each has a test in tests/harness/test_sweep.py):
 

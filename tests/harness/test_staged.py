@@ -161,11 +161,20 @@ def test_a_stage_s_unused_share_passes_to_the_later_stages(tmp_path, clock):
 
 
 def test_no_trial_starts_that_the_estimate_says_cannot_fit(tmp_path, clock):
-    # trials of 11, 81, 121 s; the fine stage has 111 s left and estimates 125 s a trial
+    # trials of 11, 81, 121 s; the fine stage has 111 s left and expects a trial to take
+    # 3 epochs at the narrow stage's 40.5 s per epoch (faster than the coarse stage's 44)
     start = clock.now
     results = run(tmp_path, TimedTrial(clock, 40, 1), budget_seconds=280)
     assert [len(r.runs) for r in results] == [8, 1, 0]
     assert clock.now - start == 8 * 11 + 81
+
+
+def test_a_stage_whose_share_cannot_fit_a_trial_borrows_the_time_for_one(tmp_path, clock):
+    # 5 coarse trials of 11 s, then 125 s left: the narrow share, 83 s, is less than the
+    # 88 s a trial is expected to take (2 epochs at 44 s), so the stage takes 97 s
+    coarse, narrow, fine = run(tmp_path, TimedTrial(clock, 40, 1), budget_seconds=180)
+    assert (len(coarse.runs), len(narrow.runs), len(fine.runs)) == (5, 1, 0)
+    assert narrow.budget_seconds == pytest.approx(88 * 1.1)
 
 
 def test_without_a_budget_the_counts_decide(tmp_path, clock):
