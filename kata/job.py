@@ -77,7 +77,7 @@ QUICK_STAGES = (
 )
 PRESETS = {
     "default": Preset("default", 1800.0, DEFAULT_STAGES, None, 10, 0.15),
-    "quick": Preset("quick", 130.0, QUICK_STAGES, 10_000, 5, 0.3),
+    "quick": Preset("quick", 130.0, QUICK_STAGES, 10_000, 10, 0.35),
 }
 
 

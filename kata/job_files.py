@@ -1,7 +1,7 @@
 """The files a job leaves behind, written atomically: a kill never leaves half a file.
 
 `trials.csv`, `curves.json`, `metrics.json`, `best_config.yaml`, `test_samples.npz` and the
-job's own state `job.json`; `kata/report.py` documents the formats it reads from them.
+job's own state `job.json`; `kata/report_files.py` documents the formats the report reads from them.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ TRIAL_COLUMNS = (
 def atomic_file(path: Path, mode: str = "w"):
     """Write to a temporary file beside `path`, then rename it over `path`."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide the results from others
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -48,6 +49,12 @@ def atomic_file(path: Path, mode: str = "w"):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -12,8 +12,6 @@ the file); a file that does not match that code is refused with a message, not a
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from torch import nn
 
 from .augment import BatchAugmenter
 from .config import ConfigError, TrialConfig
+from .job_files import atomic_file
 from .train import EVAL_BATCH, exercise_module, to_device
 
 FORMAT = "fashion-mnist-kata/model/1"
@@ -78,16 +77,8 @@ def save_trained_model(
         "architecture": repr(model),
         **(extra or {}),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        torch.save(payload, f)
     return file_sha256(path)
 
 

@@ -323,3 +323,13 @@ def test_the_saved_model_predicts_like_the_trained_one(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a model file"):
         load_trained_model(tmp_path / "junk.pt")
+
+
+def test_the_report_reads_what_the_job_writes(finished, tmp_path):
+    from kata.report import render_html
+    from kata.report_files import read_job
+
+    out, metrics = finished
+    html, _ = render_html(read_job(out), with_pngs=False)
+    assert f"{100 * metrics['test_accuracy']:.1f}%" in html
+    assert metrics["chosen_trial"] in html
