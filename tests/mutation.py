@@ -1,6 +1,10 @@
 """Run each exercise's tests against each deliberately wrong implementation in tests/mutants.
 
     python -m tests.mutation [--json FILE] [NAME ...]
+    python -m tests.mutation --mutmut [--report FILE] [EXERCISE ...]
+
+The second form runs mutmut (machine-made mutants of solutions/, `tox -e mutation`) in a
+scratch copy of the repository and writes a report of the survivors.
 
 A mutant is killed when at least one test of its exercise fails. Torch takes seconds to
 import, so this process imports it once and forks a child per mutant; each child runs
@@ -9,11 +13,15 @@ first failure. Prints one line per mutant and exits 1 if any survives.
 """
 
 import argparse
+import datetime
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -103,13 +111,85 @@ def run(
     return results
 
 
+MUTMUT_CONFIG = """[mutmut]
+source_paths=solutions
+also_copy=
+    kata
+    conftest.py
+pytest_add_cli_args=
+    --impl=solutions
+    -p
+    no:cacheprovider
+pytest_add_cli_args_test_selection=tests/exercises
+"""
+
+
+def run_mutmut(exercises: list[str], workdir: Path, report: Path | None) -> int:
+    """mutmut over solutions/ (or the given exercises' files) with the exercise tests.
+
+    mutmut reads its settings from setup.cfg or pyproject.toml and writes mutants/ beside
+    them; a scratch copy keeps both out of the repository. Returns 0 (survivors are
+    reported, not failed: some are equivalent mutants).
+    """
+    shutil.rmtree(workdir, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", "mutants")
+    for name in ("solutions", "kata", "tests"):
+        shutil.copytree(ROOT / name, workdir / name, ignore=ignore)
+    for name in ("conftest.py", "pyproject.toml"):
+        shutil.copy2(ROOT / name, workdir / name)
+    config = MUTMUT_CONFIG
+    if exercises:
+        config += "only_mutate=\n" + "".join(f"    solutions/{e}.py\n" for e in exercises)
+    (workdir / "setup.cfg").write_text(config)
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutants"}
+    mutmut = [sys.executable, "-m", "mutmut"]
+    started = datetime.datetime.now(datetime.UTC)
+    subprocess.run([*mutmut, "run"], cwd=workdir, env=env, check=False)
+    listing = subprocess.run(
+        [*mutmut, "results", "--all", "true"], cwd=workdir, env=env, capture_output=True, text=True
+    ).stdout
+    outcomes = dict(re.findall(r"^\s*(\S+): (\S+(?: \S+)*)$", listing, re.MULTILINE))
+    counts = Counter(outcomes.values())
+    survivors = sorted(name for name, status in outcomes.items() if status == "survived")
+    minutes = (datetime.datetime.now(datetime.UTC) - started).total_seconds() / 60
+    total = len(outcomes)
+    killed = counts.get("killed", 0)
+    lines = [
+        f"# mutmut over solutions/, {started:%Y-%m-%d}",
+        "",
+        f"`tox -e mutation` ({' '.join(exercises) or 'all exercises'}), mutmut with the exercise "
+        f"tests (hypothesis profile `mutants`), {minutes:.0f} minutes.",
+        "",
+        f"- mutants: {total}; " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
+        f"- killed: {killed} of {total} ({100 * killed / max(total, 1):.1f}%)",
+        "",
+        "## Survivors",
+        "",
+    ]
+    for name in survivors:
+        diff = subprocess.run(
+            [*mutmut, "show", name], cwd=workdir, env=env, capture_output=True, text=True
+        ).stdout
+        lines += [f"### {name}", "", "```diff", diff.strip(), "```", ""]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if report is not None:
+        report.write_text(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("names", nargs="*", help="mutants (or, with --mutmut, exercises) to run")
     parser.add_argument("--json", type=Path, help="write the outcomes to this file")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--mutmut", action="store_true", help="run mutmut over solutions/")
+    parser.add_argument("--report", type=Path, help="with --mutmut: write the report here")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "kata-mutmut")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
+    if args.mutmut:
+        return run_mutmut(args.names, args.workdir, args.report)
     results = run(args.names or all_mutants(), args.workers)
     survivors = []
     for mutant, result in sorted(results.items()):

@@ -114,3 +114,15 @@ def test_every_mutant_is_rejected(tmp_path):
 def test_mutant_documents_its_mistake(name):
     source = (ROOT / "tests" / "mutants" / f"{name}.py").read_text()
     assert source.startswith('"""'), f"{name}: say in a docstring which mistake it is"
+
+
+def test_the_summary_after_the_last_exercise_says_what_comes_next():
+    from kata.progress import AFTER_THE_EXERCISES, ProgressReport
+
+    report = ProgressReport("exercises")
+    report.outcomes = {name: {f"{name}::t": "passed"} for name in EXERCISES}
+    lines = report.lines()
+    assert lines[-len(AFTER_THE_EXERCISES) :] == list(AFTER_THE_EXERCISES)
+    assert "kata run" in " ".join(lines) and "notebooks" in " ".join(lines)
+    report.outcomes["dropout"]["dropout::t"] = "failed"
+    assert any(line.startswith("Next: exercise 4, dropout") for line in report.lines())
