@@ -22,7 +22,9 @@ Without a wall-clock budget each stage runs `count` trials. With one, the stages
 `budget_share`: a stage gets its share of the time still left (so what an earlier stage did
 not use passes to the later ones) and starts trials while the next one is expected to fit
 (the mean length of the stage's trials so far; before its first, the earlier stages'
-fastest seconds per epoch times its epochs); `count` is then not a limit. A stage whose
+fastest seconds per epoch times its epochs), and a proposed trial only if it is expected
+to fit too (from the fastest earlier trial of its batch size and augmentations: these
+set a trial's cost); `count` is then not a limit. A stage whose
 share cannot fit one trial gets the time for one from the later stages' shares, if the
 budget has it. A trial is never cut short, so the search ends within the budget plus at
 most one trial's overrun.
@@ -210,6 +212,7 @@ def run_staged(
             budget_seconds=budget,
             expected_trial_seconds=expected,
             budget_end=end,
+            estimate=_trial_estimator(results),
             progress=progress,
         )
         runs = sweep.runs()
@@ -272,13 +275,43 @@ def _expected_seconds(results: list[StageResult], stage: Stage) -> float | None:
     epoch overstate a 5-epoch trial's several times over, and the fastest is the least
     inflated. The stage's own trials replace this estimate once one has ended.
     """
-    rates = [
-        record.seconds / trained
-        for result in results
-        for record in result.runs
-        if record.seconds is not None and (trained := _trained_epochs(record))
-    ]
+    rates = [rate for result in results for r in result.runs if (rate := _rate(r)) is not None]
     return min(rates) * stage.epochs if rates else None
+
+
+COST_KEYS = ("batchSize", "horizontalFlip", "resizedCrop", "rotation")  # what sets the cost
+
+
+def _trial_estimator(results: list[StageResult]):
+    """`estimate(params, runs)`: seconds for a trial of `params`, from the fastest seconds
+    per epoch of earlier trials of the same batch size and augmentations (else of the same
+    batch size, else of any), in the earlier stages and this one; None before any trial
+    has a rate."""
+    earlier = [record for result in results for record in result.runs]
+
+    def estimate(params: dict, runs: list[RunRecord]) -> float | None:
+        epochs = params.get("numberEpochs")
+        if isinstance(epochs, bool) or not isinstance(epochs, int | float):
+            return None
+        rates = [(r.params, rate) for r in [*earlier, *runs] if (rate := _rate(r)) is not None]
+        key, batch = _cost_key(params), params.get("batchSize")
+        pool = (
+            [rate for p, rate in rates if _cost_key(p) == key]
+            or [rate for p, rate in rates if p.get("batchSize") == batch]
+            or [rate for _, rate in rates]
+        )
+        return min(pool) * epochs if pool else None
+
+    return estimate
+
+
+def _cost_key(params: dict) -> tuple:
+    return tuple(params.get(key) for key in COST_KEYS)
+
+
+def _rate(record: RunRecord) -> float | None:
+    trained = _trained_epochs(record)
+    return record.seconds / trained if trained and record.seconds is not None else None
 
 
 def _stage_config(

@@ -779,6 +779,7 @@ class LocalSweep:
         budget_seconds: float | None = None,
         expected_trial_seconds: float | None = None,
         budget_end: float | None = None,
+        estimate: Callable[[dict, list[RunRecord]], float | None] | None = None,
         progress: bool = True,
     ) -> list[RunRecord]:
         """Run trials one after another; the records of the trials run by this call.
@@ -791,8 +792,11 @@ class LocalSweep:
         length of a trial, the mean of this sweep's ended trials (before the first one:
         `expected_trial_seconds`, else 0). A trial that runs longer than expected is not
         cut short, so a budgeted run ends within the budget plus at most one trial's
-        overrun. `budget_end` (a `time.monotonic()` value) is the end of a larger budget
-        this run is part of (a staged search's), shown in the progress lines.
+        overrun. `estimate(params, runs)`, if given, is also asked about each proposed
+        trial before it starts (trials differ in cost by an order of magnitude); a proposal
+        it says will not fit is taken back and the run ends. `budget_end` (a
+        `time.monotonic()` value) is the end of a larger budget this run is part of (a
+        staged search's), shown in the progress lines.
         An interrupted trial (killed agent) is rerun with the same params before new ones.
         """
         if count is not None and count < 0:
@@ -806,11 +810,35 @@ class LocalSweep:
                 run = self._claim(agent, count)
                 if run is None:
                     break
+                if deadline is not None and estimate is not None:
+                    expected = estimate(run["params"], self.runs())
+                    left = deadline - time.monotonic()
+                    if expected is not None and expected > left:
+                        self._take_back(run["index"], agent, expected, left)
+                        if progress:
+                            print(
+                                f"[{self.stage or self.name}] the next trial would take about"
+                                f" {expected:.0f} s, {left:.0f} s are left: not started",
+                                flush=True,
+                            )
+                        break
                 record = self._run_trial(trial_fn, run, agent)
                 records.append(record)
                 if progress:
                     print(self._progress_line(record, count, budget_end), flush=True)
         return records
+
+    def _take_back(self, index: int, agent: str, expected: float, left: float) -> None:
+        """Undo a claim: the last proposal is forgotten (a seeded sweep proposes it again
+        next time); one that others have proposed after waits as an interrupted trial."""
+
+        def change(state: dict, run: dict) -> None:
+            if index == len(state["runs"]) - 1 and run.get("attempts", 1) == 1:
+                state["runs"].pop()
+            else:
+                _requeue(run, f"expected {expected:.0f} s, {left:.0f} s left")
+
+        self._update(index, agent, change)
 
     def expected_trial_seconds(self, default: float | None = None) -> float | None:
         """The mean length of this sweep's ended trials; `default` before the first ends."""

@@ -177,6 +177,25 @@ def test_a_stage_whose_share_cannot_fit_a_trial_borrows_the_time_for_one(tmp_pat
     assert narrow.budget_seconds == pytest.approx(88 * 1.1)
 
 
+class BatchCostTrial(TimedTrial):
+    """A batch-8 trial costs 6 times, a batch-64 trial 1.5 times what a batch-128 one does."""
+
+    def __call__(self, params, report):
+        factor = {8: 6, 64: 1.5, 128: 1}[params["batchSize"]]
+        self.clock.advance(self.overhead + self.per_epoch * params["numberEpochs"] * factor)
+        return FakeTrial.__call__(self, params, report)
+
+
+@pytest.mark.parametrize("budget", [300, 450])
+def test_a_proposed_trial_that_would_not_fit_does_not_start(tmp_path, clock, budget):
+    # the batch size sets the cost; after the coarse stage every batch size has a rate
+    start = clock.now
+    results = run(tmp_path, BatchCostTrial(clock, 10, 1), budget_seconds=budget)
+    assert {r.params["batchSize"] for r in results[0].runs} == {8, 64, 128}
+    assert clock.now - start <= budget  # no overrun: each trial's cost was foreseen
+    assert all(r.state != "proposed" for result in results for r in result.runs)
+
+
 def test_without_a_budget_the_counts_decide(tmp_path, clock):
     results = run(tmp_path, TimedTrial(clock))
     assert [len(r.runs) for r in results] == [s.count for s in STAGES]

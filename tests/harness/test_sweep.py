@@ -175,6 +175,17 @@ def test_no_trial_starts_after_the_time_budget(tmp_path):
     assert all(r.started_at <= started + 0.4 + 0.1 for r in records)
 
 
+def test_a_proposal_the_estimate_says_will_not_fit_is_taken_back(tmp_path, capsys):
+    s = sweep(tmp_path, grid(3), stage="fine")
+    costly = lambda params, runs: 100.0 if params["x"] == 1 else 1.0  # noqa: E731
+    records = s.run(quick, budget_seconds=50, estimate=costly, progress=True)
+    assert [r.params["x"] for r in records] == [0]
+    assert [r.params["x"] for r in s.runs()] == [0]  # the proposal is forgotten
+    assert "[fine] the next trial would take about 100 s" in capsys.readouterr().out
+    records = s.run(quick, budget_seconds=500, estimate=costly, progress=False)
+    assert [r.params["x"] for r in records] == [1, 2]  # proposed again, with time for it
+
+
 def test_the_metric_target_ends_the_sweep(tmp_path):
     cfg = grid(6)
     cfg["metric"]["target"] = 0.2
