@@ -97,7 +97,8 @@ def run(function, *args: Any, called: str, expected: str, **kwargs: Any) -> Any:
     except NotImplementedError:
         raise
     except Exception as error:  # noqa: BLE001 - any error is the student's to see
-        fail(called, f"{type(error).__name__}: {error}", expected)
+        problem = f"{type(error).__name__}: {error}"
+    fail(called, problem, expected)  # outside the except: no "During handling of..." chain
 
 
 def fail(called: str, got: str, expected: str) -> None:
