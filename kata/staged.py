@@ -24,7 +24,8 @@ not use passes to the later ones) and starts trials while the next one is expect
 (the mean length of the stage's trials so far; before its first, the earlier stages'
 fastest seconds per epoch times its epochs), and a proposed trial only if it is expected
 to fit too (from the fastest earlier trial of its batch size and augmentations: these
-set a trial's cost); `count` is then not a limit. A stage whose
+set a trial's cost; one that would not fit is skipped, three in a row end the stage);
+`count` is then not a limit. A stage whose
 share cannot fit one trial gets the time for one from the later stages' shares, if the
 budget has it. A trial is never cut short, so the search ends within the budget plus at
 most one trial's overrun.

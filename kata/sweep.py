@@ -76,6 +76,8 @@ STATE_VERSION = 1
 
 PROPOSED = "proposed"  # waiting to run: an interrupted trial put back for a rerun
 RUNNING = "running"
+SKIPPED = "skipped"  # proposed under a budget, never run: it would not have fitted
+MAX_SKIPS = 3  # proposals in a row that would not fit before a budgeted run ends
 STATUSES = ("finished", "failed", "stopped")  # what a trial function may return
 TERMINAL = frozenset(STATUSES)
 WANDB_MODES = ("offline", "disabled", "online")
@@ -574,9 +576,14 @@ class LocalSweep:
             )
 
     def runs(self) -> list[RunRecord]:
-        """Every run of the sweep, from disk, in the order they were proposed."""
+        """Every run of the sweep, from disk, in the order they were proposed (not the
+        proposals skipped for want of time, which stay in the state file)."""
         state = self._read() or {"runs": []}
-        return [RunRecord.from_dict(run, self.metric_name) for run in state["runs"]]
+        return [
+            RunRecord.from_dict(run, self.metric_name)
+            for run in state["runs"]
+            if run["state"] != SKIPPED
+        ]
 
     def best(self) -> RunRecord | None:
         """The finished or stopped run with the best metric (the first of equals)."""
@@ -630,6 +637,7 @@ class LocalSweep:
         sweeps = _sweeps()
         states = {
             PROPOSED: sweeps.RunState.pending,
+            SKIPPED: sweeps.RunState.pending,  # so that grid and bayes move on from it
             RUNNING: sweeps.RunState.running,
             "finished": sweeps.RunState.finished,
             "stopped": sweeps.RunState.finished,
@@ -794,7 +802,8 @@ class LocalSweep:
         cut short, so a budgeted run ends within the budget plus at most one trial's
         overrun. `estimate(params, runs)`, if given, is also asked about each proposed
         trial before it starts (trials differ in cost by an order of magnitude); a proposal
-        it says will not fit is taken back and the run ends. `budget_end` (a
+        it says will not fit is skipped (recorded as "skipped", never run, left out of
+        `runs()`), and after MAX_SKIPS such proposals in a row the run ends. `budget_end` (a
         `time.monotonic()` value) is the end of a larger budget this run is part of (a
         staged search's), shown in the progress lines.
         An interrupted trial (killed agent) is rerun with the same params before new ones.
@@ -804,7 +813,7 @@ class LocalSweep:
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         if budget_end is None:
             budget_end = deadline
-        records = []
+        records, skips = [], 0
         with self._agent() as agent:
             while deadline is None or self._fits(deadline, expected_trial_seconds):
                 run = self._claim(agent, count)
@@ -814,31 +823,20 @@ class LocalSweep:
                     expected = estimate(run["params"], self.runs())
                     left = deadline - time.monotonic()
                     if expected is not None and expected > left:
-                        self._take_back(run["index"], agent, expected, left)
+                        why = f"would take about {expected:.0f} s, {left:.0f} s are left"
+                        self._update(run["index"], agent, lambda state, r, w=why: _skip(r, w))
                         if progress:
-                            print(
-                                f"[{self.stage or self.name}] the next trial would take about"
-                                f" {expected:.0f} s, {left:.0f} s are left: not started",
-                                flush=True,
-                            )
-                        break
+                            print(f"[{self.stage or self.name}] skipped: {why}", flush=True)
+                        skips += 1
+                        if skips >= MAX_SKIPS:
+                            break
+                        continue
+                skips = 0
                 record = self._run_trial(trial_fn, run, agent)
                 records.append(record)
                 if progress:
                     print(self._progress_line(record, count, budget_end), flush=True)
         return records
-
-    def _take_back(self, index: int, agent: str, expected: float, left: float) -> None:
-        """Undo a claim: the last proposal is forgotten (a seeded sweep proposes it again
-        next time); one that others have proposed after waits as an interrupted trial."""
-
-        def change(state: dict, run: dict) -> None:
-            if index == len(state["runs"]) - 1 and run.get("attempts", 1) == 1:
-                state["runs"].pop()
-            else:
-                _requeue(run, f"expected {expected:.0f} s, {left:.0f} s left")
-
-        self._update(index, agent, change)
 
     def expected_trial_seconds(self, default: float | None = None) -> float | None:
         """The mean length of this sweep's ended trials; `default` before the first ends."""
@@ -934,6 +932,10 @@ class LocalSweep:
             tags=[self.config["method"], *([self.stage] if self.stage else [])],
             config={**run["params"], **self.wandb_config},
         )
+
+
+def _skip(run: dict, why: str) -> None:
+    run.update(state=SKIPPED, agent=None, reason=f"not started: {why}", ended_at=None)
 
 
 def _requeue(run: dict, why: str) -> None:

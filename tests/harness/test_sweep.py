@@ -175,15 +175,23 @@ def test_no_trial_starts_after_the_time_budget(tmp_path):
     assert all(r.started_at <= started + 0.4 + 0.1 for r in records)
 
 
-def test_a_proposal_the_estimate_says_will_not_fit_is_taken_back(tmp_path, capsys):
-    s = sweep(tmp_path, grid(3), stage="fine")
-    costly = lambda params, runs: 100.0 if params["x"] == 1 else 1.0  # noqa: E731
+def test_a_proposal_the_estimate_says_will_not_fit_is_skipped(tmp_path, capsys):
+    s = sweep(tmp_path, grid(4), stage="fine")
+    costly = lambda params, runs: 100.0 if params["x"] in (1, 3) else 1.0  # noqa: E731
     records = s.run(quick, budget_seconds=50, estimate=costly, progress=True)
-    assert [r.params["x"] for r in records] == [0]
-    assert [r.params["x"] for r in s.runs()] == [0]  # the proposal is forgotten
-    assert "[fine] the next trial would take about 100 s" in capsys.readouterr().out
-    records = s.run(quick, budget_seconds=500, estimate=costly, progress=False)
-    assert [r.params["x"] for r in records] == [1, 2]  # proposed again, with time for it
+    assert [r.params["x"] for r in records] == [0, 2]
+    assert [r.params["x"] for r in s.runs()] == [0, 2]
+    assert [r["state"] for r in read_state(tmp_path)["runs"]] == [
+        "finished",
+        "skipped",
+        "finished",
+        "skipped",
+    ]
+    assert "[fine] skipped: would take about 100 s, 50 s are left" in capsys.readouterr().out
+    everything = lambda params, runs: 100.0  # noqa: E731
+    other = sweep(tmp_path / "other", config())
+    assert other.run(quick, budget_seconds=50, estimate=everything, progress=False) == []
+    assert len(read_state(tmp_path / "other")["runs"]) == 3  # three skips in a row end it
 
 
 def test_the_metric_target_ends_the_sweep(tmp_path):
