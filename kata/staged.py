@@ -22,13 +22,12 @@ Without a wall-clock budget each stage runs `count` trials. With one, the stages
 `budget_share`: a stage gets its share of the time still left (so what an earlier stage did
 not use passes to the later ones) and starts trials while the next one is expected to fit
 (the mean length of the stage's trials so far; before its first, the earlier stages'
-fastest seconds per epoch times its epochs), and a proposed trial only if it is expected
-to fit too (from the fastest earlier trial of its batch size and augmentations: these
-set a trial's cost; one that would not fit is skipped, three in a row end the stage);
-`count` is then not a limit. A stage whose
-share cannot fit one trial gets the time for one from the later stages' shares, if the
-budget has it. A trial is never cut short, so the search ends within the budget plus at
-most one trial's overrun.
+cheapest trial scaled to its epochs), and a proposed trial only if it is expected to fit
+too (from the cheapest earlier trial of its batch size and augmentations: these set a
+trial's cost; one that would not fit is skipped, three in a row end the stage); `count`
+is then not a limit. A stage whose share cannot fit one trial gets the time for one from
+the later stages' shares, if the budget has it. A trial is never cut short, so the search
+ends within the budget plus at most one trial's overrun.
 """
 
 from __future__ import annotations
@@ -229,8 +228,8 @@ def run_staged(
         )
         if progress and budget is not None and not results[-1].runs_here:
             print(
-                f"stage {stage.name}: no trial fits in its {budget:.0f} s (one takes about"
-                f" {expected or 0:.0f} s)",
+                f"stage {stage.name}: no trial started in its {budget:.0f} s (none was"
+                " expected to fit)",
                 flush=True,
             )
     return results
@@ -259,6 +258,52 @@ def _epochs_adapter(stage: Stage):
     return adapt
 
 
+COST_KEYS = ("batchSize", "horizontalFlip", "resizedCrop", "rotation")  # what sets the cost
+
+
+def _trial_estimator(results: list[StageResult]):
+    """`estimate(params, runs)`: seconds for a trial of `params`, the cheapest of the
+    earlier trials of the same batch size and augmentations (else of the same batch size,
+    else of any), in the earlier stages and this one, scaled to its epochs; None before
+    any trial has ended."""
+    earlier = [record for result in results for record in result.runs]
+
+    def estimate(params: dict, runs: list[RunRecord]) -> float | None:
+        epochs = params.get("numberEpochs")
+        if isinstance(epochs, bool) or not isinstance(epochs, int | float):
+            return None
+        costs = [(r.params, cost) for r in [*earlier, *runs] if (cost := _cost(r)) is not None]
+        key, batch = _cost_key(params), params.get("batchSize")
+        pool = (
+            [cost for p, cost in costs if _cost_key(p) == key]
+            or [cost for p, cost in costs if p.get("batchSize") == batch]
+            or [cost for _, cost in costs]
+        )
+        return min(fixed + rate * epochs for fixed, rate in pool) if pool else None
+
+    return estimate
+
+
+def _cost_key(params: dict) -> tuple:
+    return tuple(params.get(key) for key in COST_KEYS)
+
+
+def _cost(record: RunRecord) -> tuple[float, float] | None:
+    """(fixed seconds, seconds per epoch) of an ended trial, None if it reported no epoch.
+
+    The fixed part (proposing it, building the pipeline, moving the images) is what its
+    epochs' `epoch_seconds` (reported by the kata's trial function) do not account for;
+    without them, all of it counts as per-epoch time.
+    """
+    trained = _trained_epochs(record)
+    if not trained or record.seconds is None:
+        return None
+    inside = [h.get("epoch_seconds") for h in record.history]
+    if all(isinstance(s, int | float) and not isinstance(s, bool) for s in inside):
+        return max(0.0, record.seconds - sum(inside)), sum(inside) / trained
+    return 0.0, record.seconds / trained
+
+
 def _trained_epochs(record: RunRecord) -> float | None:
     """Epochs a run trained: its reported epochs, the last one partial for a fraction."""
     epochs = record.params.get("numberEpochs")
@@ -268,51 +313,15 @@ def _trained_epochs(record: RunRecord) -> float | None:
 
 
 def _expected_seconds(results: list[StageResult], stage: Stage) -> float | None:
-    """A trial's expected length in `stage` before it has trials of its own: the fastest
-    seconds per epoch among the earlier stages' trials, times the stage's epochs.
+    """A trial's expected length in `stage` before it has trials of its own: the cheapest
+    earlier trial (its fixed seconds plus its seconds per epoch times the stage's epochs).
 
-    Every trial's seconds include a fixed cost (building the pipeline, moving the images,
-    validating) that a fraction of an epoch does not amortise: a coarse trial's seconds per
-    epoch overstate a 5-epoch trial's several times over, and the fastest is the least
-    inflated. The stage's own trials replace this estimate once one has ended.
+    A coarse trial's seconds per epoch, fixed costs included, would overstate a 5-epoch
+    trial's several times over; the stage's own trials replace this estimate once one has
+    ended.
     """
-    rates = [rate for result in results for r in result.runs if (rate := _rate(r)) is not None]
-    return min(rates) * stage.epochs if rates else None
-
-
-COST_KEYS = ("batchSize", "horizontalFlip", "resizedCrop", "rotation")  # what sets the cost
-
-
-def _trial_estimator(results: list[StageResult]):
-    """`estimate(params, runs)`: seconds for a trial of `params`, from the fastest seconds
-    per epoch of earlier trials of the same batch size and augmentations (else of the same
-    batch size, else of any), in the earlier stages and this one; None before any trial
-    has a rate."""
-    earlier = [record for result in results for record in result.runs]
-
-    def estimate(params: dict, runs: list[RunRecord]) -> float | None:
-        epochs = params.get("numberEpochs")
-        if isinstance(epochs, bool) or not isinstance(epochs, int | float):
-            return None
-        rates = [(r.params, rate) for r in [*earlier, *runs] if (rate := _rate(r)) is not None]
-        key, batch = _cost_key(params), params.get("batchSize")
-        pool = (
-            [rate for p, rate in rates if _cost_key(p) == key]
-            or [rate for p, rate in rates if p.get("batchSize") == batch]
-            or [rate for _, rate in rates]
-        )
-        return min(pool) * epochs if pool else None
-
-    return estimate
-
-
-def _cost_key(params: dict) -> tuple:
-    return tuple(params.get(key) for key in COST_KEYS)
-
-
-def _rate(record: RunRecord) -> float | None:
-    trained = _trained_epochs(record)
-    return record.seconds / trained if trained and record.seconds is not None else None
+    costs = [cost for result in results for r in result.runs if (cost := _cost(r)) is not None]
+    return min(fixed + rate * stage.epochs for fixed, rate in costs) if costs else None
 
 
 def _stage_config(

@@ -331,3 +331,27 @@ def test_each_trial_s_wandb_run_is_grouped_typed_tagged_and_named(tmp_path, monk
     more = tuple(replace(s, count=3) for s in STAGES)
     run_staged(tmp_path / "s", FakeTrial(), wandb_config=extra, **{**kwargs, "stages": more})
     assert len(calls) == 9 and {c["group"] for c in calls} == {group}
+
+
+def test_a_trial_s_estimate_separates_fixed_seconds_from_seconds_per_epoch():
+    from kata.staged import _trial_estimator
+
+    def ended(batch, epochs, seconds, epoch_seconds):
+        history = [{"epoch": 1, "val_accuracy": 0.8}]
+        if epoch_seconds is not None:
+            history[0]["epoch_seconds"] = epoch_seconds
+        params = {"batchSize": batch, "numberEpochs": epochs, "rotation": False}
+        return RunRecord(
+            0, "r", params, "finished", history=history, started_at=0, ended_at=seconds
+        )
+
+    coarse = StageResult(STAGES[0], {}, [ended(128, 0.25, 3.0, 1.0)])
+    estimate = _trial_estimator([coarse])
+    five = {"batchSize": 128, "numberEpochs": 5, "rotation": False}
+    assert estimate(five, []) == pytest.approx(2 + 5 * 4)  # 2 s fixed, 4 s per epoch
+    assert estimate({**five, "batchSize": 8}, []) == pytest.approx(22)  # no batch 8 seen
+    batch8 = ended(8, 0.125, 4.0, 3.0)
+    assert estimate({**five, "batchSize": 8}, [batch8]) == pytest.approx(1 + 5 * 24)
+    without = StageResult(STAGES[0], {}, [ended(128, 0.25, 3.0, None)])
+    assert _trial_estimator([without])(five, []) == pytest.approx(5 * 12)
+    assert estimate({**five, "numberEpochs": "5"}, []) is None
