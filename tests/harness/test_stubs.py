@@ -154,3 +154,14 @@ def test_hint_in_two_steps(capsys):
     assert "--more" in first and "rand_like" not in first
     assert main(["hint", "dropout", "--more"]) == 0
     assert "A step further" in capsys.readouterr().out
+
+
+def test_an_exercise_without_its_files_is_named(monkeypatch, tmp_path):
+    from kata import exercises
+
+    monkeypatch.setattr(exercises, "ROOT", tmp_path)
+    problems = exercises.check_exercise_files("solution", "test")
+    assert len(problems) == 2 * len(all_exercises())
+    assert "exercise 4 (dropout), but its solution file solutions/dropout.py" in " ".join(problems)
+    monkeypatch.undo()
+    assert exercises.check_exercise_files("solution", "test", "stub") == []
