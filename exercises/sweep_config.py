@@ -1,6 +1,6 @@
 # Exercise 6: sweep_config. Generated from solutions/sweep_config.py by `python -m kata stubs`.
 # Replace each `raise NotImplementedError(...)` with your code; check it with `pytest exercises/sweep_config.py`.
-# Stub fingerprint bee5bea44c2eaa30: `kata stubs` replaces this file only while untouched.
+# Stub fingerprint e6dd5cf64622b0e3: `kata stubs` replaces this file only while untouched.
 """Exercise 6: the W&B sweep configuration of the assignment, and the coarse-to-fine step.
 
 A sweep configuration is a plain dict in W&B's format: `method`, `metric`,
@@ -66,9 +66,11 @@ def narrow(config: dict, runs: list[dict], keep: int = 5) -> dict:
     - a continuous parameter (`min`/`max`) shrinks to the smallest range holding the best
       runs' values, widened on each side by 10% of the old width (on a log10 scale for
       `log_uniform_values`) and clipped to the old range;
+    - a parameter that none of the best runs has in its "config" keeps its old spec;
     - nothing ever widens, every other key stays as it was, and `config` is not changed.
 
-    No counting run at all raises ValueError.
+    `keep` defaults to 5; a metric without a "goal" is maximised (W&B's default). No
+    counting run at all raises ValueError, with a message that says so.
     """
     raise NotImplementedError(
         "exercise 6 (sweep_config): narrow in exercises/sweep_config.py is yours to write. Hint: python -m kata hint sweep_config"

@@ -83,9 +83,11 @@ def narrow(config: dict, runs: list[dict], keep: int = 5) -> dict:
     - a continuous parameter (`min`/`max`) shrinks to the smallest range holding the best
       runs' values, widened on each side by 10% of the old width (on a log10 scale for
       `log_uniform_values`) and clipped to the old range;
+    - a parameter that none of the best runs has in its "config" keeps its old spec;
     - nothing ever widens, every other key stays as it was, and `config` is not changed.
 
-    No counting run at all raises ValueError.
+    `keep` defaults to 5; a metric without a "goal" is maximised (W&B's default). No
+    counting run at all raises ValueError, with a message that says so.
     """
     # BEGIN SOLUTION
     metric, goal = config["metric"]["name"], config["metric"].get("goal", "maximize")

@@ -141,31 +141,54 @@ def run_mutmut(exercises: list[str], workdir: Path, report: Path | None) -> int:
     if exercises:
         config += "only_mutate=\n" + "".join(f"    solutions/{e}.py\n" for e in exercises)
     (workdir / "setup.cfg").write_text(config)
-    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutants"}
-    mutmut = [sys.executable, "-m", "mutmut"]
     started = datetime.datetime.now(datetime.UTC)
-    subprocess.run([*mutmut, "run"], cwd=workdir, env=env, check=False)
+    subprocess.run([*MUTMUT, "run"], cwd=workdir, env=MUTMUT_ENV, check=False)
+    minutes = (datetime.datetime.now(datetime.UTC) - started).total_seconds() / 60
+    return mutmut_report(workdir, exercises, report, f"{minutes:.0f} minutes")
+
+
+MUTMUT = [sys.executable, "-m", "mutmut"]
+MUTMUT_ENV = {**os.environ, "HYPOTHESIS_PROFILE": "mutants"}
+
+
+def mutmut_report(workdir: Path, exercises: list[str], report: Path | None, took: str) -> int:
+    """The report of a mutmut run in `workdir` (finished or not): figures and survivors."""
+    mutmut, env = MUTMUT, MUTMUT_ENV
+    started = datetime.datetime.now(datetime.UTC)
     listing = subprocess.run(
         [*mutmut, "results", "--all", "true"], cwd=workdir, env=env, capture_output=True, text=True
     ).stdout
     outcomes = dict(re.findall(r"^\s*(\S+): (\S+(?: \S+)*)$", listing, re.MULTILINE))
     counts = Counter(outcomes.values())
     survivors = sorted(name for name, status in outcomes.items() if status == "survived")
-    minutes = (datetime.datetime.now(datetime.UTC) - started).total_seconds() / 60
     total = len(outcomes)
     killed = counts.get("killed", 0)
+    checked = killed + counts.get("survived", 0) + counts.get("timeout", 0)
     lines = [
         f"# mutmut over solutions/, {started:%Y-%m-%d}",
         "",
         f"`tox -e mutation` ({' '.join(exercises) or 'all exercises'}), mutmut with the exercise "
-        f"tests (hypothesis profile `mutants`), {minutes:.0f} minutes.",
+        f"tests (hypothesis profile `mutants`), {took}.",
         "",
         f"- mutants: {total}; " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
-        f"- killed: {killed} of {total} ({100 * killed / max(total, 1):.1f}%)",
+        f"- killed: {killed} of {total} ({100 * killed / max(total, 1):.1f}%); "
+        f"of the {checked} checked (killed, survived or timed out): "
+        f"{100 * killed / max(checked, 1):.1f}% killed, "
+        f"{100 * counts.get('survived', 0) / max(checked, 1):.1f}% survived",
         "",
-        "## Survivors",
-        "",
+        "| function | mutants | killed | survived | timeout | not checked |",
+        "|---|---|---|---|---|---|",
     ]
+    per_function: dict[str, Counter] = {}
+    for name, status in outcomes.items():
+        per_function.setdefault(name.split("__mutmut_")[0], Counter())[status] += 1
+    for function, count in sorted(per_function.items()):
+        lines.append(
+            f"| `{function}` | {sum(count.values())} | {count.get('killed', 0)} | "
+            f"{count.get('survived', 0)} | {count.get('timeout', 0)} | "
+            f"{count.get('not checked', 0)} |"
+        )
+    lines += ["", "## Survivors", ""]
     for name in survivors:
         diff = subprocess.run(
             [*mutmut, "show", name], cwd=workdir, env=env, capture_output=True, text=True
@@ -185,9 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--mutmut", action="store_true", help="run mutmut over solutions/")
     parser.add_argument("--report", type=Path, help="with --mutmut: write the report here")
+    parser.add_argument(
+        "--report-only", action="store_true", help="with --mutmut: report on --workdir as it is"
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "kata-mutmut")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
+    if args.mutmut and args.report_only:
+        return mutmut_report(args.workdir, args.names, args.report, "an interrupted run")
     if args.mutmut:
         return run_mutmut(args.names, args.workdir, args.report)
     results = run(args.names or all_mutants(), args.workers)

@@ -401,7 +401,13 @@ def test_no_counting_run_raises_a_clear_error(sweep_config, reference_config, st
     runs = [{"status": s, "config": {}, "summary": {METRIC: 0.9}} for s in statuses]
     try:
         result = sweep_config.narrow(reference_config, runs, 5)
-    except ValueError:
+    except ValueError as error:
+        if not str(error).strip() or str(error) == "None":
+            fail(
+                f"narrow(config, runs with statuses {statuses})",
+                f"ValueError({str(error)!r})",
+                "a ValueError whose message says why (no finished run with a finite metric)",
+            )
         return
     fail(
         f"narrow(config, runs with statuses {statuses})",
@@ -430,3 +436,40 @@ def test_a_metric_to_minimise_keeps_the_lowest_runs(sweep_config, reference_conf
                 f"{name}: {spec!r}",
                 f"a space holding the run with the lowest {METRIC}, whose {name} is {value!r}",
             )
+
+
+@given(data=st.data())
+def test_the_defaults_keep_five_and_maximise(sweep_config, reference_config, data):
+    # keep defaults to 5, and a metric without a "goal" is maximised (W&B's default).
+    runs = data.draw(stage_results(reference_config))
+    no_goal = {**reference_config, "metric": {"name": METRIC}}
+    called = f"narrow(config, <{len(runs)} runs>)"
+    if narrowed(sweep_config, reference_config, runs, 5) != sweep_config.narrow(
+        reference_config, copy.deepcopy(runs)
+    ):
+        fail(called, "a different result than with keep=5", "keep=5 by default")
+    explicit = narrowed(sweep_config, reference_config, runs, 5)["parameters"]
+    if sweep_config.narrow(no_goal, copy.deepcopy(runs), 5)["parameters"] != explicit:
+        fail(
+            called + " with a metric that has no 'goal'",
+            "another result than with goal 'maximize'",
+            "the metric maximised, W&B's default goal",
+        )
+
+
+def test_a_parameter_no_best_run_has_keeps_its_old_range(sweep_config, reference_config):
+    runs = [
+        {
+            "status": "finished",
+            "summary": {METRIC: 0.8},
+            "config": {k: v[0] for k, v in DISCRETE.items()} | {"learningRate": 1e-3},
+        }
+    ]
+    result = narrowed(sweep_config, reference_config, runs)["parameters"]
+    if result.get("dropoutProbability") != reference_config["parameters"]["dropoutProbability"]:
+        fail(
+            "narrow(config, <a run without dropoutProbability in its config>)",
+            f"dropoutProbability {result.get('dropoutProbability')!r}",
+            f"{reference_config['parameters']['dropoutProbability']!r}: unchanged, no run "
+            "says anything about it",
+        )
