@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -258,14 +259,22 @@ def _epochs_adapter(stage: Stage):
     return adapt
 
 
-COST_KEYS = ("batchSize", "horizontalFlip", "resizedCrop", "rotation")  # what sets the cost
+# what sets a trial's cost, besides its epochs
+COST_KEYS = (
+    "batchSize",
+    "hiddenLayerSize",
+    "numberHiddenLayers",
+    "horizontalFlip",
+    "resizedCrop",
+    "rotation",
+)
 
 
 def _trial_estimator(results: list[StageResult]):
-    """`estimate(params, runs)`: seconds for a trial of `params`, the cheapest of the
-    earlier trials of the same batch size and augmentations (else of the same batch size,
-    else of any), in the earlier stages and this one, scaled to its epochs; None before
-    any trial has ended."""
+    """`estimate(params, runs)`: seconds for a trial of `params`, scaled to its epochs from
+    the earlier trials (in the earlier stages and this one): the cheapest of those with the
+    same batch size, network size and augmentations, else the median of those with the
+    same batch size, else the median of all; None before any trial has ended."""
     earlier = [record for result in results for record in result.runs]
 
     def estimate(params: dict, runs: list[RunRecord]) -> float | None:
@@ -274,12 +283,11 @@ def _trial_estimator(results: list[StageResult]):
             return None
         costs = [(r.params, cost) for r in [*earlier, *runs] if (cost := _cost(r)) is not None]
         key, batch = _cost_key(params), params.get("batchSize")
-        pool = (
-            [cost for p, cost in costs if _cost_key(p) == key]
-            or [cost for p, cost in costs if p.get("batchSize") == batch]
-            or [cost for _, cost in costs]
-        )
-        return min(fixed + rate * epochs for fixed, rate in pool) if pool else None
+        alike = [fixed + rate * epochs for p, (fixed, rate) in costs if _cost_key(p) == key]
+        if alike:
+            return min(alike)
+        pool = [c for p, c in costs if p.get("batchSize") == batch] or [c for _, c in costs]
+        return statistics.median(fixed + rate * epochs for fixed, rate in pool) if pool else None
 
     return estimate
 

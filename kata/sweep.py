@@ -745,7 +745,9 @@ class LocalSweep:
                     "proposed_at": now,
                 }
                 runs.append(run)
-            run.update(state=RUNNING, agent=agent, started_at=now, ended_at=None)
+            # the trial's seconds start after the proposal (bayes fits a model; the first
+            # call imports the sweeps package): they are the trial's own
+            run.update(state=RUNNING, agent=agent, started_at=time.time(), ended_at=None)
             self._write(state)
             return copy.deepcopy(run)
 
