@@ -29,7 +29,7 @@ from . import job_files as files
 from .config import TrialConfig
 from .data import CLASS_NAMES, Split
 from .staged import DEFAULT_STAGES, Stage, StageResult, run_staged
-from .sweep import RunRecord, default_agents, training_trial_fn
+from .sweep import SKIPPED, RunRecord, default_agents, training_trial_fn
 from .train import exercise_module, train_trial
 from .trained import file_sha256, load_trained_model, save_trained_model
 
@@ -72,7 +72,7 @@ class Preset:
 
 
 QUICK_STAGES = (
-    Stage("coarse", "random", epochs=0.25, count=200, budget_share=0.5),
+    Stage("coarse", "random", epochs=0.25, count=200, budget_share=0.5, batch_exponent=0.25),
     Stage("narrow", "bayes", epochs=2, count=50, keep=5, budget_share=0.5),
 )
 PRESETS = {
@@ -281,6 +281,12 @@ class Job:
                 wandb_mode=self.wandb,
                 progress=self.progress,
                 agents=self.agents,
+                group=self.state["id"],
+                wandb_config={
+                    "train_subset": self.plan.search_subset,
+                    "device": self.device,
+                    "job": self.state["id"],
+                },
             )
         finally:
             self.state["search_seconds"] = spent + time.monotonic() - begun
@@ -490,7 +496,7 @@ def _load_stage_results(directory: Path, stages: tuple[Stage, ...]) -> list[Stag
             break
         state = files.read_json(path)
         metric = (state["config"].get("metric") or {}).get("name")
-        runs = [RunRecord.from_dict(run, metric) for run in state["runs"]]
+        runs = [RunRecord.from_dict(r, metric) for r in state["runs"] if r["state"] != SKIPPED]
         results.append(StageResult(stage, state["config"], runs))
     return results
 

@@ -1105,7 +1105,10 @@ def _agent_main(sweep: LocalSweep, trial_fn: TrialFn, run_options: dict) -> None
     import torch
 
     torch.set_num_threads(1)
-    sweep.run(trial_fn, **run_options)
+    try:
+        sweep.run(trial_fn, **run_options)
+    except KeyboardInterrupt:  # the trial is back in the queue; the parent says so, once
+        sys.exit(130)
 
 
 def default_agents(device: str = "cpu") -> int:
