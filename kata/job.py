@@ -37,6 +37,7 @@ JOB_FORMAT = "fashion-mnist-kata/job/1"
 ASSIGNMENT_EPOCHS = (5, 10)  # numberEpochs values the assignment allows
 SAMPLES = 10  # random test images shown with their predictions
 FINAL_SEED_OFFSET = 1000  # the final training's seed differs from every search trial's
+TRIAL_SHARE = 0.25  # no search trial may run longer than this part of the search's budget
 FIT_MARGIN = 1.25  # a final training's time estimate from search trials, with slack
 # Below this the search cannot finish a trial and leave time for the final training.
 MIN_BUDGET = 60.0
@@ -264,6 +265,7 @@ class Job:
             seed=self.settings.seed,
             device=self.device,
             package=self.settings.use,
+            time_limit=max(budget, 1.0) * TRIAL_SHARE,
         )
         self.say(
             f"search: {len(self.plan.stages)} stages within {max(budget, 0):.0f} s on"

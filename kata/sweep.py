@@ -1016,12 +1016,15 @@ def training_trial_fn(
     device: str = "cpu",
     progress: bool = False,
     package: str = "solutions",
+    time_limit: float | None = None,
 ) -> TrialFn:
     """A trial function that trains `TrialConfig.from_dict(params)` with `train_trial`.
 
     Every epoch is reported (metric "val_accuracy"); a True from `report` stops the trial. A
     configuration that `TrialConfig` refuses is a failed run with its reason. `package` is
-    whose code builds the pipeline: "solutions" (the reference) or "exercises".
+    whose code builds the pipeline: "solutions" (the reference) or "exercises". A trial
+    still training after `time_limit` seconds is stopped (a safety net under a budget,
+    where an estimate can be wrong).
     """
     from .config import ConfigError, TrialConfig
     from .train import train_trial
@@ -1052,7 +1055,13 @@ def training_trial_fn(
             return stop and epoch.epoch < planned
 
         result = train_trial(
-            config, train, validation, on_epoch=on_epoch, progress=progress, package=package
+            config,
+            train,
+            validation,
+            on_epoch=on_epoch,
+            progress=progress,
+            package=package,
+            time_limit=time_limit,
         )
         summary: dict = {"epochs": len(result.history), "seconds": result.seconds}
         if result.history:

@@ -197,3 +197,12 @@ def test_a_trial_past_its_time_limit_is_validated_where_it_is_and_stopped(data):
     assert result.val_accuracy is not None
     unlimited = train_trial(config, train, validation, progress=False, time_limit=1e6)
     assert unlimited.status == "finished" and len(unlimited.history) == 3
+
+
+def test_a_sweep_trial_passes_its_time_limit_on(data):
+    from kata.sweep import training_trial_fn
+
+    train, validation = data
+    trial = training_trial_fn(train, validation, time_limit=0.0)
+    outcome = trial({**FAST, "numberEpochs": 3, "batchSize": 8}, lambda metrics: False)
+    assert outcome["status"] == "stopped" and "time limit" in outcome["reason"]
