@@ -314,27 +314,17 @@ class Job:
                 NOTHING_FINISHED,
             )
         left = self.plan.budget - self.state.get("search_seconds", 0.0)
-        n_train = len(splits.train)
-
-        def estimate(pair) -> float | None:
-            return _estimated_seconds(pair[1], self._final_epochs(pair[0]), n_train)
-
-        fits = [pair for pair in ranked if (estimate(pair) or 0.0) <= left]
-        stage, run = fits[0] if fits else ranked[0]
-        note = None
-        if run is not ranked[0][1]:
-            note = (
-                f"the best trial, {ranked[0][1].run_id}, would need about {estimate(ranked[0]):.0f}"
-                f" s to train on all {n_train:,} images, more than the {left:.0f} s left of the"
-                f" budget; chose {run.run_id}, the best trial that fits"
-            )
+        stage, run, epochs, note = _fitting_choice(
+            ranked, self._final_epochs, len(splits.train), left
+        )
+        if note:
             self.say(note)
         record = {
             "trial": run.run_id,
             "stage": stage.name,
             "params": run.params,
             "search_val_accuracy": run.metric,
-            "final_epochs": self._final_epochs(stage),
+            "final_epochs": epochs,
             "note": note,
         }
         self._finish("choice", record)
@@ -482,11 +472,47 @@ def _measured(run: RunRecord) -> bool:
 
 def _estimated_seconds(run: RunRecord, epochs: int, n_train: int) -> float | None:
     """Seconds to train `run`'s configuration for `epochs` on `n_train` images, from the
-    speed its search trial showed (single-threaded agents: an overestimate on two cores)."""
-    rates = [h["images_per_second"] for h in run.history if h.get("images_per_second")]
+    training speed its search trial showed (single-threaded agents: an overestimate on two
+    cores)."""
+    key = "train_images_per_second"
+    rates = [h.get(key) or h.get("images_per_second") for h in run.history]
+    rates = [r for r in rates if r and math.isfinite(r)]
     if not rates:
         return None
     return FIT_MARGIN * epochs * n_train / float(np.median(rates))
+
+
+def _fitting_choice(ranked, final_epochs, n_train: int, left: float):
+    """(stage, run, epochs, note): the best trial whose final training fits in `left`
+    seconds, at its epochs or else the assignment's fewest; if none fits, the cheapest of
+    the five best, at the fewest epochs."""
+    fewest = min(ASSIGNMENT_EPOCHS)
+    for stage, run in ranked:
+        for epochs in dict.fromkeys((final_epochs(stage), fewest)):
+            estimate = _estimated_seconds(run, epochs, n_train)
+            if estimate is None or estimate <= left:
+                break
+        else:
+            continue
+        break
+    else:
+        stage, run = min(ranked[:5], key=lambda p: _estimated_seconds(p[1], fewest, n_train))
+        epochs = fewest
+    best_stage, best = ranked[0]
+    if run is best and epochs == final_epochs(best_stage):
+        return stage, run, epochs, None
+    wanted = _estimated_seconds(best, final_epochs(best_stage), n_train)
+    note = (
+        f"the best trial, {best.run_id}, would need about {wanted:.0f} s to train"
+        f" {final_epochs(best_stage)} epochs on all {n_train:,} images, more than the"
+        f" {left:.0f} s left of the budget; chose {run.run_id} for {epochs} epochs"
+        + (
+            ""
+            if run is best
+            else f" (validation accuracy {run.metric:.4f} against {best.metric:.4f})"
+        )
+    )
+    return stage, run, epochs, note
 
 
 def _load_stage_results(directory: Path, stages: tuple[Stage, ...]) -> list[StageResult]:

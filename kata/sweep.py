@@ -1048,6 +1048,7 @@ def training_trial_fn(
                         METRIC: epoch.val_accuracy,
                         "epoch_seconds": epoch.seconds,
                         "images_per_second": epoch.images_per_second,
+                        "train_images_per_second": epoch.train_images_per_second,
                     }
                 )
             )

@@ -296,6 +296,21 @@ def test_a_best_trial_too_slow_for_the_budget_left_gives_way_to_the_best_that_fi
     assert choice["trial"] == "f-1" and "f-0" in choice["note"]
 
 
+def test_a_best_trial_that_fits_only_at_5_epochs_is_trained_for_5(tmp_path, splits):
+    # 400 training images, 600 s left: 10 epochs at 6 images/s need 833 s, 5 need 417 s
+    results = stage_results(("fine", 10, [record("f-0", 0.95, rate=6.0)]))
+    choice = chooser(tmp_path)._choose(results, splits)
+    assert (choice["trial"], choice["final_epochs"]) == ("f-0", 5)
+    assert "for 5 epochs" in choice["note"]
+
+
+def test_when_nothing_fits_the_cheapest_of_the_five_best_is_chosen(tmp_path, splits):
+    rates = [0.01, 0.02, 0.05, 0.04, 0.03, 1.0]  # the sixth is fast but not among the best
+    runs = [record(f"f-{i}", 0.9 - i / 100, rate=r) for i, r in enumerate(rates)]
+    choice = chooser(tmp_path)._choose(stage_results(("fine", 10, runs)), splits)
+    assert (choice["trial"], choice["final_epochs"]) == ("f-2", 5)
+
+
 def test_a_search_without_a_finished_trial_stops_with_a_message(tmp_path, splits):
     results = stage_results(("coarse", 0.25, [record("c-0", 0.5, state="failed")]))
     with pytest.raises(JobError, match="no trial of the search finished") as error:
