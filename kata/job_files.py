@@ -19,20 +19,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .config import TrialConfig
+from .report_files import HYPERPARAMETERS, TRIAL_COLUMNS
 from .sweep import RunRecord
-
-HYPERPARAMETERS = tuple(TrialConfig().hyperparameters)
-TRIAL_COLUMNS = (
-    "stage",
-    "trial",
-    *HYPERPARAMETERS,
-    "status",
-    "val_accuracy",
-    "epochs",
-    "seconds",
-    "reason",
-)
 
 
 @contextlib.contextmanager

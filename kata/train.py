@@ -103,11 +103,21 @@ class Pipeline:
         }
 
 
+def build_model(config: TrialConfig, package: str = "solutions") -> nn.Module:
+    """The network `config` describes, its weights drawn from `config.seed`."""
+    torch.manual_seed(config.seed)
+    return exercise_module(package, "mlp").build_mlp(
+        config.numberHiddenLayers,
+        config.hiddenLayerSize,
+        config.activationFunction,
+        config.dropoutProbability,
+    )
+
+
 def build_pipeline(config: TrialConfig, train_images: torch.Tensor, package: str = "solutions"):
     """Model, optimizer and transforms for `config`; statistics from `train_images` only."""
     normalization = exercise_module(package, "normalization")
     augmentations = exercise_module(package, "augmentations")
-    mlp = exercise_module(package, "mlp")
     normalize = None
     if config.dataNormalisation:
         mean, std = normalization.pixel_statistics(train_images)
@@ -120,13 +130,7 @@ def build_pipeline(config: TrialConfig, train_images: torch.Tensor, package: str
         image_size=train_images.shape[-1],
     )
     eval_transform = augmentations.build_eval_transform(normalize)
-    torch.manual_seed(config.seed)
-    model = mlp.build_mlp(
-        config.numberHiddenLayers,
-        config.hiddenLayerSize,
-        config.activationFunction,
-        config.dropoutProbability,
-    ).to(config.device)
+    model = build_model(config, package).to(config.device)
     return Pipeline(
         config=config,
         model=model,

@@ -21,7 +21,7 @@ from torch import nn
 from .augment import BatchAugmenter
 from .config import ConfigError, TrialConfig
 from .job_files import atomic_file
-from .train import EVAL_BATCH, exercise_module, to_device
+from .train import EVAL_BATCH, build_model, exercise_module, to_device
 
 FORMAT = "fashion-mnist-kata/model/1"
 
@@ -105,16 +105,9 @@ def load_trained_model(path: str | Path, *, device: str | None = None) -> Traine
     except ConfigError as error:
         raise ModelFileError(f"{path} holds an invalid configuration: {error}") from error
     package = payload["package"]
-    mlp = exercise_module(package, "mlp")
     augmentations = exercise_module(package, "augmentations")
     normalization = exercise_module(package, "normalization")
-    torch.manual_seed(config.seed)
-    model = mlp.build_mlp(
-        config.numberHiddenLayers,
-        config.hiddenLayerSize,
-        config.activationFunction,
-        config.dropoutProbability,
-    )
+    model = build_model(config, package)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:

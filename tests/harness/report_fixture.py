@@ -20,20 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from kata import data
 from kata.report_files import HYPERPARAMETERS, TRIAL_COLUMNS
 
-CLASS_NAMES = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
+CLASS_NAMES = list(data.CLASS_NAMES)
 STAGES = (("coarse", 0.25, 15), ("narrow", 5.0, 9), ("fine", 10.0, 6))
 BASE_CONFIG = {
     "dataNormalisation": True,
