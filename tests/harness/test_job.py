@@ -8,7 +8,7 @@ import torch
 import yaml
 
 import kata.job as job_module
-from kata.config import TrialConfig
+from kata.config import TrialConfig, load_config_file
 from kata.job import (
     BUDGET_TOO_SMALL,
     FOLDER_CONFLICT,
@@ -132,7 +132,8 @@ def test_the_reported_test_accuracy_is_the_saved_models(finished):
 
 def test_best_config_is_a_trial_configuration_and_the_chosen_one(finished):
     out, metrics = finished
-    values = yaml.safe_load((out / "best_config.yaml").read_text())
+    values = load_config_file(out / "best_config.yaml")  # what `kata train --config` reads
+    assert values == yaml.safe_load((out / "best_config.yaml").read_text())
     assert TrialConfig.from_dict(values).hyperparameters == metrics["config"]
     assert values["numberEpochs"] == TINY.final_epochs  # the coarse stage's 1 epoch is no
     # assignment value, so the final training uses the preset's
