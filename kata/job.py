@@ -28,8 +28,8 @@ import torch
 from . import job_files as files
 from .config import TrialConfig
 from .data import CLASS_NAMES, Split
-from .staged import DEFAULT_STAGES, Stage, StageResult, run_staged
-from .sweep import SKIPPED, RunRecord, default_agents, training_trial_fn
+from .staged import DEFAULT_STAGES, Stage, StageResult, run_staged, stage_folder
+from .sweep import STATE_FILE, RunRecord, default_agents, records, training_trial_fn
 from .train import exercise_module, train_trial
 from .trained import file_sha256, load_trained_model, save_trained_model
 
@@ -522,13 +522,11 @@ def _load_stage_results(directory: Path, stages: tuple[Stage, ...]) -> list[Stag
     """The finished search, read back from its stage folders (nothing is run)."""
     results = []
     for number, stage in enumerate(stages, start=1):
-        path = directory / f"stage-{number}-{stage.name}" / "sweep.json"
+        path = stage_folder(directory, number, stage) / STATE_FILE
         if not path.exists():
             break
         state = files.read_json(path)
-        metric = (state["config"].get("metric") or {}).get("name")
-        runs = [RunRecord.from_dict(r, metric) for r in state["runs"] if r["state"] != SKIPPED]
-        results.append(StageResult(stage, state["config"], runs))
+        results.append(StageResult(stage, state["config"], records(state)))
     return results
 
 

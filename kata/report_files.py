@@ -67,23 +67,13 @@ from typing import Any
 
 import numpy as np
 
+from .config import ASSIGNMENT_VALUES
+
 BOOLEAN_PARAMS = ("dataNormalisation", "horizontalFlip", "resizedCrop", "rotation")
 INTEGER_PARAMS = ("numberHiddenLayers", "hiddenLayerSize", "batchSize")
 CATEGORICAL_PARAMS = ("activationFunction",)
 FLOAT_PARAMS = ("dropoutProbability", "numberEpochs", "learningRate")
-HYPERPARAMETERS = (
-    "dataNormalisation",
-    "horizontalFlip",
-    "resizedCrop",
-    "rotation",
-    "numberHiddenLayers",
-    "hiddenLayerSize",
-    "activationFunction",
-    "dropoutProbability",
-    "numberEpochs",
-    "learningRate",
-    "batchSize",
-)
+HYPERPARAMETERS = tuple(ASSIGNMENT_VALUES)  # the assignment's 11, in its order
 STATUSES = ("finished", "stopped", "failed", "running", "proposed")
 MEASURED = ("finished", "stopped")  # statuses whose val_accuracy is a result
 TRIAL_COLUMNS = ("stage", "trial", *HYPERPARAMETERS, "status", "val_accuracy", "epochs")

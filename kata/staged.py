@@ -134,6 +134,11 @@ def search_id(directory: str | Path) -> str:
     return state["id"]
 
 
+def stage_folder(directory: Path, number: int, stage: Stage) -> Path:
+    """Where stage `number` (from 1) of a search in `directory` keeps its sweep."""
+    return directory / f"stage-{number}-{stage.name}"
+
+
 def run_staged(
     directory: str | Path,
     trial_fn: TrialFn,
@@ -187,7 +192,7 @@ def run_staged(
             if expected is not None and budget < expected <= left:
                 # A stage without a trial ends the search: better one trial and less later.
                 budget = min(left, expected * BORROW_MARGIN)
-        folder = directory / f"stage-{number}-{stage.name}"
+        folder = stage_folder(directory, number, stage)
         config = _stage_config(folder, stage, sweep_config, results, base_config)
         sweep = LocalSweep(
             folder,

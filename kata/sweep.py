@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 
 from . import wandb_log
-from .wandb_log import SweepWarning
+from .wandb_log import SweepWarning, kept_global_rng
 from .wandb_log import finite_entries as _finite_entries
 
 METRIC = "val_accuracy"
@@ -114,16 +114,12 @@ def _sweeps():
 @contextlib.contextmanager
 def _global_rng(seed_text: str | None = None) -> Iterator[None]:
     """Save `random` and `numpy.random`'s global states, optionally seed them, restore after."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    try:
+    with kept_global_rng():
         if seed_text is not None:
             random.seed(seed_text)  # a str seed hashes with sha512: the same in every process
             digest = hashlib.sha256(seed_text.encode()).digest()
             np.random.seed(int.from_bytes(digest[:4], "little"))
         yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
 
 
 # --- plain values ------------------------------------------------------------------------
@@ -405,6 +401,13 @@ class RunRecord:
         )
 
 
+def records(state: dict) -> list[RunRecord]:
+    """The runs of a sweep's state (`sweep.json`), without proposals skipped for want of
+    time."""
+    metric = (state["config"].get("metric") or {}).get("name")
+    return [RunRecord.from_dict(run, metric) for run in state["runs"] if run["state"] != SKIPPED]
+
+
 def check_outcome(outcome: Any, metric_name: str | None) -> tuple[str, str | None, dict]:
     """(status, reason, summary) of what a trial function returned, refusing a finished or
     stopped trial whose summary lacks a finite value of the metric (trap 2)."""
@@ -578,12 +581,7 @@ class LocalSweep:
     def runs(self) -> list[RunRecord]:
         """Every run of the sweep, from disk, in the order they were proposed (not the
         proposals skipped for want of time, which stay in the state file)."""
-        state = self._read() or {"runs": []}
-        return [
-            RunRecord.from_dict(run, self.metric_name)
-            for run in state["runs"]
-            if run["state"] != SKIPPED
-        ]
+        return records(self._read() or {"config": self.config, "runs": []})
 
     def best(self) -> RunRecord | None:
         """The finished or stopped run with the best metric (the first of equals)."""
