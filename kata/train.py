@@ -5,6 +5,12 @@ the kata's exercise code: normalisation, augmentations, activation, dropout, MLP
 with Adam and reports validation accuracy after every epoch. No DataLoader in the hot loop:
 the images live on the device as one float tensor and whole batches are augmented at once.
 
+The optimizer is Adam; its learning rate starts at the configuration's `learningRate` and
+decays along half a cosine towards zero over the trial's planned steps (`learning_rate`).
+With a constant rate the last epoch's weights are as noisy as any epoch's: the best
+configuration found by hand for 10 epochs scored 0.887 test accuracy on average over three
+seeds with a constant rate, 0.898 to 0.899 with the cosine decay (docs/search-strategy.md).
+
 A run whose loss turns NaN or infinite, or whose validation accuracy sits at chance, stops at
 once and comes back with status "failed" and the reason; it never raises, so a sweep goes on.
 """
@@ -28,6 +34,7 @@ CHANCE_THRESHOLD = 0.15  # validation accuracy at or below this after an epoch: 
 DIVERGENCE_CHECK_EVERY = 25  # batches between NaN checks (each check syncs a GPU)
 EVAL_BATCH = 2048
 AUGMENT_CHUNK = 4096  # images augmented in one call (see _chunk_size)
+LR_SCHEDULES = ("cosine", "constant")
 
 
 @dataclass(frozen=True)
@@ -88,12 +95,13 @@ class Pipeline:
     train_augmenter: BatchAugmenter
     eval_augmenter: BatchAugmenter
     device: torch.device
+    lr_schedule: str = "cosine"
 
     def describe(self) -> dict[str, str]:
         """Each part as text: what a person reads, and what tests compare."""
         return {
             "model": repr(self.model),
-            "optimizer": f"Adam(lr={self.optimizer.param_groups[0]['lr']:g})",
+            "optimizer": f"Adam(lr={self.config.learningRate:g}, {self.lr_schedule} schedule)",
             "train_transform": "; ".join(self.train_augmenter.describe()),
             "eval_transform": "; ".join(self.eval_augmenter.describe()),
             "batch_size": str(self.config.batchSize),
@@ -101,6 +109,19 @@ class Pipeline:
             "seed": str(self.config.seed),
             "device": str(self.device),
         }
+
+
+def learning_rate(base: float, step: int, steps: int, schedule: str = "cosine") -> float:
+    """The learning rate of optimizer step `step` (from 0) of `steps`.
+
+    "cosine": ``base * (1 + cos(pi * step / steps)) / 2``, `base` at the first step and
+    close to zero at the last; "constant": `base` throughout.
+    """
+    if schedule == "constant":
+        return base
+    if schedule != "cosine":
+        raise ValueError(f"unknown learning-rate schedule {schedule!r}; valid: {LR_SCHEDULES}")
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / max(steps, 1)))
 
 
 def build_model(config: TrialConfig, package: str = "solutions") -> nn.Module:
@@ -114,8 +135,15 @@ def build_model(config: TrialConfig, package: str = "solutions") -> nn.Module:
     )
 
 
-def build_pipeline(config: TrialConfig, train_images: torch.Tensor, package: str = "solutions"):
+def build_pipeline(
+    config: TrialConfig,
+    train_images: torch.Tensor,
+    package: str = "solutions",
+    lr_schedule: str = "cosine",
+):
     """Model, optimizer and transforms for `config`; statistics from `train_images` only."""
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown learning-rate schedule {lr_schedule!r}; valid: {LR_SCHEDULES}")
     normalization = exercise_module(package, "normalization")
     augmentations = exercise_module(package, "augmentations")
     normalize = None
@@ -144,6 +172,7 @@ def build_pipeline(config: TrialConfig, train_images: torch.Tensor, package: str
         train_augmenter=BatchAugmenter.from_transform(train_transform),
         eval_augmenter=BatchAugmenter.from_transform(eval_transform),
         device=torch.device(config.device),
+        lr_schedule=lr_schedule,
     )
 
 
@@ -177,8 +206,12 @@ def train_trial(
     progress: bool = True,
     package: str = "solutions",
     time_limit: float | None = None,
+    lr_schedule: str = "cosine",
 ) -> TrialResult:
     """Train one configuration; validation accuracy after each epoch is the metric.
+
+    The learning rate follows `lr_schedule` over the planned steps (`learning_rate`): a
+    trial stopped early stops wherever its decay has got to.
 
     `on_epoch` is called after every epoch; returning True stops the trial early (status
     "stopped"), as a sweep's early termination does. A trial still training after
@@ -189,12 +222,14 @@ def train_trial(
     devices = [torch.device(config.device)] if config.device.startswith("cuda") else []
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     with torch.random.fork_rng(devices=devices):
-        return _train(config, train, validation, on_epoch, progress, package, deadline)
+        return _train(config, train, validation, on_epoch, progress, package, deadline, lr_schedule)
 
 
-def _train(config, train, validation, on_epoch, progress, package, deadline) -> TrialResult:
+def _train(
+    config, train, validation, on_epoch, progress, package, deadline, lr_schedule
+) -> TrialResult:
     device = torch.device(config.device)
-    pipeline = build_pipeline(config, train.images, package)
+    pipeline = build_pipeline(config, train.images, package, lr_schedule)
     model, optimizer = pipeline.model, pipeline.optimizer
     result = TrialResult(config=config, status="finished", model=model, pipeline=pipeline)
 
@@ -207,6 +242,7 @@ def _train(config, train, validation, on_epoch, progress, package, deadline) -> 
     total_batches = max(1, math.ceil(config.numberEpochs * batches_per_epoch))
     epochs = math.ceil(total_batches / batches_per_epoch)
     chunk = _chunk_size(config.batchSize)
+    group, base_lr = optimizer.param_groups[0], config.learningRate
     done = 0
     out_of_time = False
     for epoch in range(1, epochs + 1):
@@ -236,6 +272,7 @@ def _train(config, train, validation, on_epoch, progress, package, deadline) -> 
             loss = nn.functional.cross_entropy(logits, target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            group["lr"] = learning_rate(base_lr, done + b, total_batches, lr_schedule)
             optimizer.step()
             loss_sum += loss.detach() * len(target)
             correct += (logits.detach().argmax(1) == target).sum()

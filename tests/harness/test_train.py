@@ -206,3 +206,38 @@ def test_a_sweep_trial_passes_its_time_limit_on(data):
     trial = training_trial_fn(train, validation, time_limit=0.0)
     outcome = trial({**FAST, "numberEpochs": 3, "batchSize": 8}, lambda metrics: False)
     assert outcome["status"] == "stopped" and "time limit" in outcome["reason"]
+
+
+def test_the_learning_rate_decays_along_a_cosine():
+    from kata.train import learning_rate
+
+    steps = 100
+    rates = [learning_rate(0.01, s, steps) for s in range(steps)]
+    assert rates[0] == 0.01
+    assert rates[50] == pytest.approx(0.005, rel=1e-12)
+    assert rates[25] == pytest.approx(0.01 * (1 + math.cos(math.pi / 4)) / 2, rel=1e-12)
+    assert all(a > b for a, b in zip(rates, rates[1:], strict=False)) and rates[-1] > 0
+    assert learning_rate(0.01, 99, steps, "constant") == 0.01
+    with pytest.raises(ValueError, match="cosine"):
+        learning_rate(0.01, 0, steps, "linear")
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "constant"])
+def test_training_sets_the_scheduled_rate_before_every_step(data, schedule, monkeypatch):
+    from kata.train import learning_rate
+
+    seen = []
+    original = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    train, validation = data
+    config = TrialConfig.from_dict({**FAST, "numberEpochs": 1.5})
+    result = train_trial(config, train, validation, progress=False, lr_schedule=schedule)
+    steps = 30  # 1.5 epochs of 640 images at batch 32
+    assert result.status == "finished" and len(seen) == steps
+    assert seen == [learning_rate(3e-3, s, steps, schedule) for s in range(steps)]
+    assert f"{schedule} schedule" in result.pipeline.describe()["optimizer"]
