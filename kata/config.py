@@ -92,6 +92,13 @@ def _is_int(value: Any) -> bool:
 
 def _check(name: str, value: Any) -> str | None:
     """A message for a bad value, None for a good one."""
+    want = value_problem(name, value)
+    return None if want is None else f"{name}={value!r}: {want}"
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    """What a field of a trial configuration expects ("expected ..."), if `value` is not
+    it; None for a good value. The one place that says what a trial accepts."""
     if name in ("dataNormalisation", "horizontalFlip", "resizedCrop", "rotation"):
         ok, want = isinstance(value, bool), "True or False"
     elif name in ("numberHiddenLayers", "hiddenLayerSize", "batchSize"):
@@ -100,7 +107,7 @@ def _check(name: str, value: Any) -> str | None:
         ok = isinstance(value, str) and value.lower() in {a.lower() for a in ACTIVATIONS}
         want = f"one of {ACTIVATIONS}"
     elif name == "dropoutProbability":
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1
+        ok = _real(value) and 0 <= value < 1
         want = "a number with 0 <= p < 1"
     elif name == "numberEpochs":
         ok, want = _positive_finite(value) and value <= 1000, "a number of epochs in (0, 1000]"
@@ -115,21 +122,21 @@ def _check(name: str, value: Any) -> str | None:
         )
     else:  # pragma: no cover - every field is listed above
         ok, want = True, ""
-    return None if ok else f"{name}={value!r}: expected {want}"
+    return None if ok else f"expected {want}"
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
 
 
 def _positive_finite(value: Any) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
+    return _real(value) and math.isfinite(value) and value > 0
 
 
 def load_config_file(path: str | Path) -> dict:
     """The mapping in a YAML or JSON file (JSON is read as YAML too); ConfigError with the
-    file's name for a missing or unreadable file, bad YAML/JSON, or anything but a mapping.
+    file's name for a missing, unreadable or empty file, YAML or JSON that does not parse
+    (with its line and column), a key given twice, or anything but a mapping.
     """
     import yaml
 
@@ -138,17 +145,25 @@ def load_config_file(path: str | Path) -> dict:
         text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a configuration file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read ({error})") from None
+    kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
     try:
-        if path.suffix.lower() == ".json":
-            values = json.loads(text)
+        if kind == "JSON":
+            values = json.loads(text, object_pairs_hook=_unique_keys)
         else:
             values = yaml.load(text, Loader=_yaml_loader())
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
-        message = " ".join(str(error).split())
-        raise ConfigError(f"{path}: not valid {kind}: {message}") from None
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise ConfigError(f"{path}: not valid JSON at {where}: {error.msg}") from None
+    except _DuplicateKey as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML{_yaml_where(error)}") from None
+    if values is None:
+        raise ConfigError(f"{path}: expected a mapping of keys to values, found an empty file")
     if not isinstance(values, dict):
         raise ConfigError(
             f"{path}: expected a mapping of keys to values, found {type(values).__name__}"
@@ -156,15 +171,50 @@ def load_config_file(path: str | Path) -> dict:
     return values
 
 
+class _DuplicateKey(ValueError):
+    """A key given twice in one mapping: YAML and JSON readers keep the last silently."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    values: dict = {}
+    for key, value in pairs:
+        if key in values:
+            raise _DuplicateKey(f"the key {key!r} is given twice")
+        values[key] = value
+    return values
+
+
+def _yaml_where(error: Exception) -> str:
+    """" at line L, column C: what is wrong", from PyYAML's marks (1-based, as editors count)."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    text = f"{problem} ({context})" if context else problem
+    return f"{where}: {' '.join(text.split())}"
+
+
 def _yaml_loader():
-    """PyYAML's safe loader, reading 1e-4 as a float as YAML 1.2 and JSON do (PyYAML follows
-    YAML 1.1, where a float needs a dot: "1e-4" would be the string '1e-4')."""
+    """PyYAML's safe loader that refuses a key given twice and reads 1e-4 as a float as YAML
+    1.2 and JSON do (PyYAML follows YAML 1.1, where a float needs a dot: "1e-4" would be the
+    string '1e-4')."""
     import re
 
     import yaml
 
     class Loader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    mark = key_node.start_mark
+                    raise _DuplicateKey(
+                        f"the key {key!r} is given twice (line {seen[key]} and line"
+                        f" {mark.line + 1})"
+                    )
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
 
     Loader.add_implicit_resolver(
         "tag:yaml.org,2002:float",

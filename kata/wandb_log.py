@@ -1,8 +1,13 @@
-"""wandb logging of local sweep trials: one wandb run per trial, never a crash.
+"""wandb logging of local sweep trials: one wandb run per attempt of a trial, never a crash.
 
-:class:`kata.sweep.LocalSweep` starts a run per trial with :func:`start_run`, logs each
-epoch's metrics with :func:`log` and ends it with :func:`finish_run`. A logging problem turns
-logging off for that trial, with a warning; it never stops the sweep. Every wandb call keeps
+:class:`kata.sweep.LocalSweep` starts a run per attempt with :func:`start_run` (its id chosen
+and recorded in the sweep's state first, so every run on disk is accounted for), logs each
+epoch's metrics with :func:`log` and ends it with :func:`finish_run` *before* the state says
+the trial ended, so an ended trial's run is complete. An interrupted attempt (Ctrl-C,
+SIGTERM) ends with :func:`finish_interrupted`: marked preempting, as W&B's docs ask of a run
+that will be resumed, with status "interrupted" and exit code 128 + the signal, never as a
+failure of its configuration. :func:`read_offline_run` reads an offline run's file back.
+A logging problem turns logging off for that trial, with a warning; it never stops the sweep. Every wandb call keeps
 the global `random` and `numpy.random` states as they were, so logging never changes what a
 seeded sweep proposes or what a trial draws.
 
@@ -23,8 +28,11 @@ import contextlib
 import math
 import numbers
 import random
+import struct
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,8 +81,10 @@ def start_run(
     name: str,
     tags: list[str],
     config: dict,
+    run_id: str | None = None,
 ):
-    """A wandb run for one trial, or None (with a warning) if wandb cannot start one."""
+    """A wandb run for one attempt of a trial (with the id `run_id`), or None (with a
+    warning) if wandb cannot start one."""
     try:
         import wandb
 
@@ -88,6 +98,7 @@ def start_run(
                 name=name,
                 tags=tags,
                 config=config,
+                id=run_id,
                 reinit="finish_previous",
                 settings=settings(),
             )
@@ -107,14 +118,34 @@ def log(wandb_run, metrics: dict, name: str) -> bool:
         return False
 
 
-def finish_run(wandb_run, status: str, summary: Mapping) -> None:
-    """The trial's finite summary metrics and its status, then the run's end."""
+def finish_run(wandb_run, status: str, summary: Mapping, reason: str | None = None) -> None:
+    """The trial's finite summary metrics, its status and reason, then the run's end (exit
+    code 1 for a failed trial)."""
     if wandb_run is None:
         return
     try:
         with kept_global_rng():
-            wandb_run.summary.update({**finite_entries(summary), "sweep_status": status})
+            wandb_run.summary.update(
+                {**finite_entries(summary), "sweep_status": status, "sweep_reason": reason}
+            )
             wandb_run.finish(exit_code=1 if status == "failed" else 0)
+    except Exception as error:
+        warnings.warn(f"wandb could not finish a run: {error}", SweepWarning, stacklevel=3)
+
+
+INTERRUPTED_EXIT = {"KeyboardInterrupt": 130, "SIGINT": 130, "SIGTERM": 143}
+
+
+def finish_interrupted(wandb_run, why: str) -> None:
+    """End the run of an interrupted attempt: preempting, status "interrupted", exit code
+    128 + the signal (W&B's convention for a run to be resumed)."""
+    if wandb_run is None:
+        return
+    try:
+        with kept_global_rng():
+            wandb_run.mark_preempting()
+            wandb_run.summary.update({"sweep_status": "interrupted", "sweep_reason": why})
+            wandb_run.finish(exit_code=INTERRUPTED_EXIT.get(why, 130))
     except Exception as error:
         warnings.warn(f"wandb could not finish a run: {error}", SweepWarning, stacklevel=3)
 
@@ -130,3 +161,90 @@ def _finite(value: Any) -> bool:
         and not isinstance(value, bool)
         and math.isfinite(float(value))
     )
+
+
+# --- offline runs on disk ------------------------------------------------------------------
+
+OFFLINE_GLOB = "offline-run-*"
+
+
+def offline_runs(folder: Path) -> dict[str, Path]:
+    """The offline runs wandb wrote under `folder/wandb`, by run id."""
+    return {path.name.rsplit("-", 1)[1]: path for path in sorted((folder / "wandb").glob(OFFLINE_GLOB))}
+
+
+@dataclass(frozen=True)
+class OfflineRun:
+    """What an offline run's `.wandb` file holds: its name, each history step's metrics,
+    the last summary values, and the exit code (None: the run never ended)."""
+
+    run_id: str
+    name: str
+    history: list[dict]
+    summary: dict
+    exit_code: int | None
+    preempting: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.exit_code is not None
+
+
+def read_offline_run(path: Path) -> OfflineRun:
+    """Read `path/run-ID.wandb` (wandb's record log: LevelDB's log format of 32 KiB blocks
+    holding protobuf `Record`s) as far as it was written."""
+    import json
+
+    from wandb.proto import wandb_internal_pb2
+
+    (file,) = path.glob("run-*.wandb")
+    name, history, summary, exit_code, preempting = "", [], {}, None, False
+    for raw in _leveldb_records(file.read_bytes()):
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(raw)
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            name = record.run.display_name
+        elif kind == "history":
+            step = {_key(i): json.loads(i.value_json) for i in record.history.item}
+            history.append({k: v for k, v in step.items() if not k.startswith("_")})
+        elif kind == "summary":
+            summary.update({_key(i): json.loads(i.value_json) for i in record.summary.update})
+        elif kind == "exit":
+            exit_code = record.exit.exit_code
+        elif kind == "preempting":
+            preempting = True
+    return OfflineRun(path.name.rsplit("-", 1)[1], name, history, summary, exit_code, preempting)
+
+
+def _key(item) -> str:
+    return item.key or "/".join(item.nested_key)
+
+
+def _leveldb_records(data: bytes, block: int = 32768) -> Iterator[bytes]:
+    """The records of a LevelDB-format log after wandb's 7-byte header; a torn tail (a
+    killed writer) ends the iteration."""
+    if data[:4] != b":W&B":
+        return
+    position, pieces = 7, b""
+    while position + 7 <= len(data):
+        left = block - position % block
+        if left < 7:  # a block's tail too short for a header is padding
+            position += left
+            continue
+        _, length, kind = struct.unpack("<IHB", data[position : position + 7])
+        if kind == 0 and length == 0:  # zero padding up to the next block
+            position += left
+            continue
+        chunk = data[position + 7 : position + 7 + length]
+        if len(chunk) < length:
+            return
+        position += 7 + length
+        if kind == 1:  # FULL
+            yield chunk
+        elif kind == 2:  # FIRST
+            pieces = chunk
+        elif kind == 3:  # MIDDLE
+            pieces += chunk
+        elif kind == 4:  # LAST
+            yield pieces + chunk

@@ -98,7 +98,7 @@ def test_the_default_plan_goes_coarse_then_narrow_then_fine():
 
 
 class FakeClock:
-    """Stands in for the `time` module of kata.sweep and kata.staged: trials advance it."""
+    """Stands in for the `time` module of kata.sweep.local and kata.staged: trials advance it."""
 
     def __init__(self):
         self.now = 1000.0
@@ -116,10 +116,10 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch):
     import kata.staged
-    import kata.sweep
+    import kata.sweep.local
 
     fake = FakeClock()
-    monkeypatch.setattr(kata.sweep, "time", fake)
+    monkeypatch.setattr(kata.sweep.local, "time", fake)
     monkeypatch.setattr(kata.staged, "time", fake)
     return fake
 
