@@ -30,7 +30,7 @@ from .augment import BatchAugmenter
 from .config import TrialConfig
 from .data import Split
 
-CHANCE_THRESHOLD = 0.15  # validation accuracy at or below this after an epoch: not learning
+CHANCE_THRESHOLD = 0.15  # accuracy at or below this: not learning (ten classes)
 DIVERGENCE_CHECK_EVERY = 25  # batches between NaN checks (each check syncs a GPU)
 EVAL_BATCH = 2048
 AUGMENT_CHUNK = 4096  # images augmented in one call (see _chunk_size)
@@ -242,6 +242,11 @@ def _train(
     total_batches = max(1, math.ceil(config.numberEpochs * batches_per_epoch))
     epochs = math.ceil(total_batches / batches_per_epoch)
     chunk = _chunk_size(config.batchSize)
+    # Training accuracy is judged over each quarter of an epoch (but the very first, while
+    # a slow start is normal), so that a run stuck at chance (a learning rate too high for
+    # its batch size) fails within half an epoch, not after a whole one: at batch size 8,
+    # an epoch of a large network takes minutes.
+    window = max(DIVERGENCE_CHECK_EVERY, batches_per_epoch // 4)
     group, base_lr = optimizer.param_groups[0], config.learningRate
     done = 0
     out_of_time = False
@@ -252,6 +257,7 @@ def _train(
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
+        window_start, window_correct = 0, 0
         model.train()
         bar = tqdm(
             range(n_batches),
@@ -282,7 +288,19 @@ def _train(
                 if not math.isfinite(mean_loss):
                     bar.close()
                     return _failed(result, f"loss became {mean_loss} in epoch {epoch}")
-                bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{int(correct) / seen:.3f}")
+                so_far = int(correct)
+                if b + 1 - window_start >= window:
+                    images = seen - window_start * config.batchSize
+                    accuracy = (so_far - window_correct) / images
+                    if accuracy <= CHANCE_THRESHOLD and (epoch > 1 or window_start > 0):
+                        bar.close()
+                        return _failed(
+                            result,
+                            f"training accuracy {accuracy:.3f} is at chance in epoch {epoch}"
+                            f" (batches {window_start + 1} to {b + 1})",
+                        )
+                    window_start, window_correct = b + 1, so_far
+                bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{so_far / seen:.3f}")
                 if deadline is not None and time.perf_counter() > deadline:
                     out_of_time = b < n_batches - 1 or epoch < epochs
                     break

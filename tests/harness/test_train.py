@@ -241,3 +241,27 @@ def test_training_sets_the_scheduled_rate_before_every_step(data, schedule, monk
     assert result.status == "finished" and len(seen) == steps
     assert seen == [learning_rate(3e-3, s, steps, schedule) for s in range(steps)]
     assert f"{schedule} schedule" in result.pipeline.describe()["optimizer"]
+
+
+def test_a_run_stuck_at_chance_fails_within_half_an_epoch(data):
+    train = learnable_split(6400, seed=1, random_labels=True)
+    validation = learnable_split(200, seed=2, random_labels=True)
+    # 200 batches per epoch: quarters of 50; the first quarter is a warm-up, the second judged
+    config = TrialConfig.from_dict({**FAST, "numberEpochs": 3, "learningRate": 1.0})
+    result = train_trial(config, train, validation, progress=False)
+    assert result.status == "failed" and result.history == []
+    assert "training accuracy" in result.reason and "batches 51 to 100" in result.reason
+
+
+def test_a_slow_start_is_not_judged_in_the_first_quarter_epoch(data, monkeypatch):
+    from kata import train as engine
+
+    # a threshold every run is under: only the first quarter of the first epoch escapes it
+    monkeypatch.setattr(engine, "CHANCE_THRESHOLD", 1.01)
+    train, validation = data
+    config = TrialConfig.from_dict({**FAST, "numberEpochs": 0.25, "batchSize": 8})
+    short = train_trial(config, train, validation, progress=False)  # 20 batches: warm-up only
+    assert short.status == "failed" and "validation accuracy" in short.reason
+    config = TrialConfig.from_dict({**FAST, "numberEpochs": 1, "batchSize": 8})
+    result = train_trial(config, train, validation, progress=False)
+    assert result.status == "failed" and "batches 26 to 50" in result.reason
