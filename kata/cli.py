@@ -1,14 +1,30 @@
-"""The kata's one entry point: `python -m kata COMMAND` (or `kata COMMAND`)."""
+"""The kata's one entry point: `python -m kata COMMAND` (or `kata COMMAND`).
+
+Every mistake a user can make ends in `kata: ...` lines on stderr and an exit status
+(kata/cli_support.py lists them), never a traceback unless `--debug`; a traceback is a bug.
+"""
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
-from . import run_cli, stubs
+from . import run_cli, stubs, sweep_cli
+from .cli_support import (
+    BAD_INPUT,
+    NO_RESULT,
+    add_data_options,
+    add_debug_option,
+    guarded,
+    load_data,
+    refuse_meaningless,
+)
 from .exercises import all_exercises, get_exercise
+from .sweep_cli import BEST_CONFIG, write_best_config
 
-BEST_CONFIG = "best_config.yaml"  # what `sweep` and `search` write, `train --config` reads
+__all__ = ["BEST_CONFIG", "build_parser", "main", "write_best_config"]
+
 
 
 def _hint(args: argparse.Namespace) -> int:
@@ -78,28 +94,39 @@ def _parse_value(text: str):
         return {"True": True, "False": False}.get(text, text)
 
 
+OPTIONS_NOT_HYPERPARAMETERS = {"seed": "--seed", "device": "--device"}
+
+
 def _trial_config(args: argparse.Namespace):
-    """The TrialConfig that `kata train` trains: --config FILE, then each --set on top."""
+    """The TrialConfig that `kata train` trains: --config FILE, then each --set on top.
+    seed and device are options, not hyperparameters: given as keys, they are refused
+    (the options would override them without a word)."""
     from .config import ConfigError, TrialConfig, load_config_file
 
     values = load_config_file(args.config) if args.config else {}
+    sources = {key: f"{key} in {args.config}" for key in values}
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         values[key] = _parse_value(value)
+        sources[key] = f"--set {item}"
+    refused = [
+        f"{sources[key]}: {key} is not a hyperparameter; use {flag} {values[key]}"
+        for key, flag in OPTIONS_NOT_HYPERPARAMETERS.items()
+        if key in values
+    ]
+    if refused:
+        raise ConfigError("\n".join(refused))
     return TrialConfig.from_dict(values, seed=args.seed, device=args.device)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .config import ConfigError
     from .train import train_trial
 
-    try:
-        config = _trial_config(args)
-    except ConfigError as error:
-        return _bad_input(error)
-    train, validation = _load_data(args)
+    refuse_meaningless(args)
+    config = _trial_config(args)
+    train, validation = load_data(args)
     print(f"training with {args.use}/: {config.hyperparameters}")
     print(f"data: {len(train)} training, {len(validation)} validation images")
     result = train_trial(config, train, validation, progress=not args.quiet, package=args.use)
@@ -111,200 +138,9 @@ def _train(args: argparse.Namespace) -> int:
         )
     if result.status != "finished":
         print(f"{result.status}: {result.reason}")
-        return 1
+        return NO_RESULT
     print(f"validation accuracy {result.val_accuracy:.4f} after {result.seconds:.1f} s")
     return 0
-
-
-def _bad_input(error: Exception) -> int:
-    """One clear message on stderr and exit status 2, as argparse does for a bad flag."""
-    print(f"kata: {error}", file=sys.stderr)
-    return 2
-
-
-def _load_data(args: argparse.Namespace):
-    from .data import load_development_splits
-
-    train, validation = load_development_splits()
-    if args.train_subset:
-        train = type(train)(train.images[: args.train_subset], train.labels[: args.train_subset])
-    return train, validation
-
-
-def _sweep_config_file(path: str) -> dict:
-    """A sweep configuration from a file, every problem listed in one ConfigError."""
-    from .config import ConfigError, load_config_file
-    from .sweep import validate_config
-
-    config = load_config_file(path)
-    problems = validate_config(config)
-    if problems:
-        listed = "".join(f"\n  - {problem}" for problem in problems)
-        raise ConfigError(f"invalid sweep configuration ({len(problems)} problems):{listed}")
-    return config
-
-
-def _wandb_constants(args: argparse.Namespace) -> dict:
-    """What every trial's wandb config carries besides its hyperparameters."""
-    return {
-        "seed": args.seed,
-        "train_subset": args.train_subset,
-        "implementation": args.use,
-        "device": args.device,
-    }
-
-
-def write_best_config(directory: str | Path, record, note: str) -> Path:
-    """`directory/best_config.yaml`: the best trial's hyperparameters, as `kata train
-    --config` reads them, under a comment saying where they come from."""
-    import yaml
-
-    path = Path(directory) / BEST_CONFIG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(record.params, sort_keys=False, default_flow_style=False)
-    path.write_text(f"# {note}\n# train it: python -m kata train --config {path}\n{text}")
-    return path
-
-
-def _show_best(directory: str | Path, record, what: str) -> None:
-    note = f"{what}: {record.run_id}, validation accuracy {record.metric:.4f}"
-    path = write_best_config(directory, record, note)
-    print(f"best configuration ({note}), written to {path}:")
-    print(path.read_text().split("\n", 2)[2], end="")
-
-
-def _sweep(args: argparse.Namespace) -> int:
-    from . import sweep
-    from .config import ConfigError
-    from .staged import best_finished
-    from .train import exercise_module
-
-    try:
-        if args.config:
-            config = _sweep_config_file(args.config)
-        else:
-            config = exercise_module(args.use, "sweep_config").build_sweep_config(args.method)
-    except ConfigError as error:
-        return _bad_input(error)
-    train, validation = _load_data(args)
-    trial = sweep.training_trial_fn(
-        train, validation, seed=args.seed, device=args.device, package=args.use
-    )
-    if args.wandb == "online":
-        sweep_id = sweep.run_online(config, trial, project=args.project, count=args.count)
-        print(f"sweep {sweep_id} done")
-        return 0
-    try:
-        local = sweep.LocalSweep(
-            args.dir,
-            config,
-            seed=args.seed,
-            name=Path(args.dir).name,
-            wandb_mode=args.wandb,
-            wandb_project=args.project,
-            wandb_config=_wandb_constants(args),
-        )
-    except sweep.SweepError as error:
-        return _bad_input(error)
-    sweep.run_agents(
-        local,
-        trial,
-        agents=args.agents or sweep.default_agents(args.device),
-        count=args.count,
-        budget_seconds=args.budget,
-        progress=not args.quiet,
-    )
-    best = best_finished(local.runs(), local.config)
-    if best is None:
-        print("no finished trial yet")
-        return 1
-    _show_best(args.dir, best, f"best trial of the sweep in {args.dir}")
-    return 0
-
-
-def _search(args: argparse.Namespace) -> int:
-    from .config import ConfigError
-    from .staged import DEFAULT_STAGES, best_overall, run_staged, scaled
-    from .sweep import SweepError, default_agents, training_trial_fn
-
-    try:
-        base = _sweep_config_file(args.config) if args.config else None
-    except ConfigError as error:
-        return _bad_input(error)
-    train, validation = _load_data(args)
-    trial = training_trial_fn(
-        train, validation, seed=args.seed, device=args.device, package=args.use
-    )
-    try:
-        results = run_staged(
-            args.dir,
-            trial,
-            stages=scaled(DEFAULT_STAGES, args.scale),
-            budget_seconds=args.budget,
-            seed=args.seed,
-            package=args.use,
-            wandb_mode=args.wandb,
-            progress=not args.quiet,
-            agents=args.agents or default_agents(args.device),
-            wandb_config=_wandb_constants(args),
-            wandb_project=args.project,
-            base_config=base,
-        )
-    except SweepError as error:
-        return _bad_input(error)
-    for result in results:
-        best = result.best()
-        shown = f"{best.metric:.4f}" if best else "none finished"
-        print(f"stage {result.stage.name:<7} {len(result.runs):>3} trials  best {shown}")
-    best = best_overall(results)
-    if best is None:
-        print("no trial finished")
-        return 1
-    _show_best(args.dir, best, f"best trial of the search in {args.dir}, stage {best.stage}")
-    return 0
-
-
-def _add_run_options(parser: argparse.ArgumentParser, default_dir: str) -> None:
-    parser.add_argument("--dir", default=default_dir, help="where the sweep's state lives")
-    parser.add_argument(
-        "--budget",
-        type=float,
-        metavar="SECONDS",
-        help="wall-clock budget: trials start while the next one is expected to fit, so the "
-        "run ends within the budget plus at most one trial",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument(
-        "--use",
-        choices=["solutions", "exercises"],
-        default="solutions",
-        help="whose code: the reference or your exercises",
-    )
-    parser.add_argument(
-        "--wandb",
-        choices=["offline", "disabled", "online"],
-        default="offline",
-        help="offline: log each trial for a later `wandb sync` (default)",
-    )
-    parser.add_argument("--project", default="fashion-mnist-kata", help="W&B project")
-    _add_train_subset(parser)
-    parser.add_argument(
-        "--agents",
-        type=int,
-        help="agent processes sharing the sweep (default: 2 on a multi-core CPU, each with "
-        "one thread; 1 on a GPU)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="less output")
-
-
-def _add_train_subset(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--train-subset",
-        type=int,
-        metavar="N",
-        help="train on the first N training images only (quick looks)",
-    )
 
 
 def _hyperparameter_help() -> str:
@@ -359,37 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    _add_train_subset(train)
+    add_data_options(train, "train on the first N training images only (quick looks)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_debug_option(train)
     train.set_defaults(run=_train)
 
-    sweep = commands.add_parser("sweep", help="run one W&B sweep locally (or online)")
-    sweep.add_argument(
-        "--config",
-        metavar="FILE",
-        help="a sweep configuration file (YAML or JSON); default: the sweep_config exercise's",
-    )
-    sweep.add_argument("--method", choices=["grid", "random", "bayes"], default="random")
-    sweep.add_argument("--count", type=int, help="number of trials (default: until done)")
-    _add_run_options(sweep, "runs/sweep")
-    sweep.set_defaults(run=_sweep)
-
-    search = commands.add_parser("search", help="the staged coarse-to-fine search")
-    search.add_argument(
-        "--scale",
-        type=float,
-        default=1.0,
-        help="trials per stage, as a multiple of the default plan (without --budget)",
-    )
-    search.add_argument(
-        "--config",
-        metavar="FILE",
-        help="the sweep configuration (YAML or JSON) whose space the coarse stage searches; "
-        "default: the sweep_config exercise's",
-    )
-    _add_run_options(search, "runs/search")
-    search.set_defaults(run=_search)
-
+    sweep_cli.add_parsers(commands)
     run_cli.add_parser(commands)
 
     generate = commands.add_parser("stubs", help="write exercises/ from solutions/ (maintainers)")
@@ -404,8 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "takes_hyperparameters", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
+    # SIGTERM is an interrupt like Ctrl-C: a running trial goes back in the queue.
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return guarded(args.run, args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame) -> None:
+    from .sweep.agents import Terminated
+
+    raise Terminated("SIGTERM")
 
 
 if __name__ == "__main__":

@@ -222,3 +222,24 @@ def _yaml_loader():
         list("-+0123456789"),
     )
     return Loader
+
+
+def device_problem(device: str) -> str | None:
+    """Why `device` cannot train here ("--device ...: ..."), None if it can: asked before
+    the first trial, so that a missing GPU is one message, not a sweep of failed trials."""
+    kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps") or device.count(":") > 1:
+        return f"--device {device}: expected cpu, cuda, cuda:N or mps"
+    if kind == "cpu":
+        return None
+    import torch
+
+    if kind == "cuda" and not torch.cuda.is_available():
+        return f"--device {device}: this machine has no CUDA GPU that torch can use"
+    if kind == "cuda" and ":" in device:
+        index = device.split(":", 1)[1]
+        if not index.isdigit() or int(index) >= torch.cuda.device_count():
+            return f"--device {device}: no such GPU ({torch.cuda.device_count()} found)"
+    if kind == "mps" and not torch.backends.mps.is_available():
+        return f"--device {device}: this machine has no MPS device"
+    return None

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from pathlib import Path
 
-from .job import BAD_INPUT, NO_DATA, PRESETS, Job, JobError, JobSettings, Splits
-
-INTERRUPTED = 130  # the shell's status for Ctrl-C
+from .cli_support import INTERRUPTED
+from .job import (
+    BAD_INPUT,
+    FOLDER_CONFLICT,
+    NO_DATA,
+    NOTHING_FINISHED,
+    PRESETS,
+    Job,
+    JobError,
+    JobSettings,
+    Splits,
+)
+from .options import option_problems
+from .sweep_cli import check_search_folder
 
 
 def add_parser(commands) -> None:
@@ -58,10 +71,16 @@ def add_parser(commands) -> None:
         metavar="N",
         help="the search trains on the first N training images (the final model on all)",
     )
+    run.add_argument(
+        "--data",
+        metavar="DIR",
+        help="the folder with the Fashion-MNIST files (default: $FASHION_MNIST_DIR, then "
+        "data/fashion-mnist, then /usr/share/datasets/fashion-mnist)",
+    )
     run.add_argument("--agents", type=int, help="agent processes sharing the search")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--debug", action="store_true", help="a traceback for every error")
-    run.set_defaults(run=main)
+    run.set_defaults(run=main, resumable=True)
 
     report = commands.add_parser(
         "report", help="write a job's report.html and figures again from its files"
@@ -81,33 +100,8 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_device(device: str) -> str | None:
-    import torch
-
-    kind = device.split(":")[0]
-    if kind not in ("cpu", "cuda", "mps"):
-        return f"--device {device}: expected cpu, cuda or cuda:N"
-    if kind == "cuda" and not torch.cuda.is_available():
-        return f"--device {device}: this machine has no CUDA GPU that torch can use"
-    if kind == "cuda" and ":" in device:
-        index = device.split(":", 1)[1]
-        if not index.isdigit() or int(index) >= torch.cuda.device_count():
-            return f"--device {device}: no such GPU ({torch.cuda.device_count()} found)"
-    if kind == "mps" and not torch.backends.mps.is_available():
-        return f"--device {device}: this machine has no MPS device"
-    return None
-
-
 def _problems(args: argparse.Namespace) -> list[str]:
-    problems = []
-    if args.train_subset is not None and not 10 <= args.train_subset <= 55_000:
-        problems.append(f"--train-subset {args.train_subset}: expected 10 to 55000 images")
-    if args.agents is not None and args.agents < 1:
-        problems.append(f"--agents {args.agents}: expected at least 1")
-    if args.budget is not None and not args.budget > 0:
-        problems.append(f"--budget {args.budget:g}: expected a positive number of seconds")
-    problems.append(_check_device(args.device))
-    return [p for p in problems if p]
+    return option_problems(args, min_subset=10)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -133,31 +127,44 @@ def main(args: argparse.Namespace) -> int:
     )
     try:
         job.check()
-        metrics = job.run(_load_splits())
+        check_search_folder(Path(args.out) / "search")
+        metrics = job.run(_load_splits(args.data))
     except KeyboardInterrupt:
-        print("\ninterrupted; run the same command to resume", file=sys.stderr)
-        return INTERRUPTED
-    except JobError as error:
         if args.debug:
             raise
-        print(f"kata run: {error}", file=sys.stderr)
-        return error.status
-    except (FileNotFoundError, ValueError) as error:
-        from .data import DataCorruptError, DataNotFoundError
-
-        if args.debug or not isinstance(error, DataNotFoundError | DataCorruptError):
+        print("\ninterrupted; run the same command to resume", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as error:
+        status = _status(error)
+        if args.debug or status is None:
             raise
         print(f"kata run: {error}", file=sys.stderr)
-        return NO_DATA
+        return status
     _print_result(args.out, metrics)
     return 0
 
 
-def _load_splits() -> Splits:
+def _status(error: Exception) -> int | None:
+    """`kata run`'s exit status for an error a user can cause; None for a bug."""
+    from .data import DataCorruptError, DataNotFoundError
+    from .sweep import SweepError, TrialsKeepFailing
+
+    if isinstance(error, JobError):
+        return error.status
+    if isinstance(error, DataNotFoundError | DataCorruptError):
+        return NO_DATA
+    if isinstance(error, TrialsKeepFailing):
+        return NOTHING_FINISHED
+    if isinstance(error, SweepError):  # a damaged or different search state in --out
+        return FOLDER_CONFLICT
+    return None
+
+
+def _load_splits(path: str | None = None) -> Splits:
     from .data import load_development_splits, load_test_split_for_final_evaluation
 
-    train, validation = load_development_splits()
-    return Splits(train, validation, load_test_split_for_final_evaluation)
+    train, validation = load_development_splits(path)
+    return Splits(train, validation, functools.partial(load_test_split_for_final_evaluation, path))
 
 
 def _print_result(out: str, metrics: dict) -> None:

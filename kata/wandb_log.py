@@ -197,9 +197,9 @@ def read_offline_run(path: Path) -> OfflineRun:
 
     from wandb.proto import wandb_internal_pb2
 
-    (file,) = path.glob("run-*.wandb")
+    files = sorted(path.glob("run-*.wandb"))  # none if killed before wandb wrote one
     name, history, summary, exit_code, preempting = "", [], {}, None, False
-    for raw in _leveldb_records(file.read_bytes()):
+    for raw in _leveldb_records(files[0].read_bytes() if files else b""):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(raw)
         kind = record.WhichOneof("record_type")

@@ -152,11 +152,16 @@ def handle_sigterm() -> None:
 
 def _interrupt_once(signum, frame) -> None:
     # An agent interrupted once is putting its trial back: a second signal must not cut that.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # (A Python no-op, not SIG_IGN: a signal already pending would print a warning.)
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signal.Signals(signum).name)
+
+
+def _ignore(signum, frame) -> None:
+    pass
 
 
 def _die_with_parent(parent: int) -> None:
@@ -255,9 +260,9 @@ def _agent_main(sweep, trial_fn, run_options: dict, parent: int, messages) -> No
     signal.signal(signal.SIGINT, _interrupt_once)
     signal.signal(signal.SIGTERM, _interrupt_once)
     try:
-        import torch
-
-        torch.set_num_threads(1)
+        torch = sys.modules.get("torch")  # a trial that trains has imported it: fork kept it
+        if torch is not None:
+            torch.set_num_threads(1)
         sweep.run(trial_fn, **run_options)
     except KeyboardInterrupt:  # the trial is back in the queue; the parent says so, once
         sys.exit(INTERRUPTED)

@@ -15,6 +15,8 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 from .engine import sweeps_package
 from .trial import SUMMARY_METRICS
 from .values import json_normalize, plain
@@ -194,13 +196,13 @@ def _value_problems(name: str, spec: dict) -> list[str]:
     elif kind == HyperParameter.INT_UNIFORM:
         candidates = [("min", spec["min"]), ("max", spec["max"])]
     else:  # a continuous or quantised distribution: what it draws at its two ends
-        low, high = plain(parameter.ppf([0.0, 1.0]))
+        low, high = plain(parameter.ppf(np.array([0.0, 1.0])))
         candidates = [("its lowest value", low), ("its highest value", high)]
     problems = []
     for what, value in candidates:
         want = value_problem(name, value)
         if want is not None:
-            problems.append(f"parameters.{name}: {what} {value!r} is out of range ({want})")
+            problems.append(f"parameters.{name}: {what} {value!r}: {want}")
     return problems
 
 

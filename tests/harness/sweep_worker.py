@@ -1,11 +1,13 @@
-"""A sweep agent process for tests/harness/test_sweep.py: a grid over x = 0..N-1 whose trials
-sleep a little per epoch, so a test can kill it mid-trial or run two of them at once.
+"""A sweep command for tests/harness/test_sweep*.py: a grid over x = 0..N-1 whose trials
+sleep a little per epoch, so a test can kill it mid-trial or run several at once.
 
     python tests/harness/sweep_worker.py DIR [--grid N] [--count C] [--epochs E] [--sleep S]
-        [--events FILE] [--barrier DIR --agents K]
+        [--events FILE] [--barrier DIR --agents K] [--fork K] [--wandb offline]
 
 Each trial appends "start x" and "end x" lines to FILE. With --barrier, the agent waits until
-K agents have arrived before it starts, so that they really run side by side.
+K agents have arrived before it starts, so that they really run side by side. With --fork K
+it runs K forked agents (`run_agents`), as `kata sweep --agents K` does; SIGTERM and Ctrl-C
+end it as they end `kata sweep` (status 130).
 """
 
 import argparse
@@ -14,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from kata.sweep import LocalSweep
+from kata.sweep import LocalSweep, SweepError, run_agents
+from kata.sweep.agents import handle_sigterm
 
 
 def grid_config(n: int) -> dict:
@@ -35,7 +38,10 @@ def main() -> int:
     parser.add_argument("--events", default=None)
     parser.add_argument("--barrier", default=None)
     parser.add_argument("--agents", type=int, default=1)
+    parser.add_argument("--fork", type=int, default=1)
+    parser.add_argument("--wandb", default="disabled")
     args = parser.parse_args()
+    handle_sigterm()
 
     def log(line: str) -> None:
         if args.events:
@@ -52,21 +58,24 @@ def main() -> int:
         log(f"end {x}")
         return {"status": "finished", "reason": None, "summary": {"score": x / 10}}
 
-    sweep = LocalSweep(args.directory, grid_config(args.grid), wandb_mode="disabled")
-    if args.barrier:
-        barrier = Path(args.barrier)
-        barrier.mkdir(parents=True, exist_ok=True)
-        (barrier / f"ready-{os.getpid()}").touch()
-        deadline = time.monotonic() + 60
-        while len(list(barrier.glob("ready-*"))) < args.agents:
-            if time.monotonic() > deadline:
-                return 3
-            time.sleep(0.01)
     try:
-        sweep.run(trial, count=args.count, progress=False)
+        sweep = LocalSweep(args.directory, grid_config(args.grid), wandb_mode=args.wandb)
+        if args.barrier:
+            barrier = Path(args.barrier)
+            barrier.mkdir(parents=True, exist_ok=True)
+            (barrier / f"ready-{os.getpid()}").touch()
+            deadline = time.monotonic() + 60
+            while len(list(barrier.glob("ready-*"))) < args.agents:
+                if time.monotonic() > deadline:
+                    return 3
+                time.sleep(0.01)
+        run_agents(sweep, trial, agents=args.fork, count=args.count, progress=False)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr, flush=True)
         return 130
+    except SweepError as error:
+        print(f"sweep error: {error}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from kata import cli
+from kata import cli, sweep_cli
 from kata.cli import build_parser, main
 from kata.config import TrialConfig
 from kata.staged import best_finished
@@ -118,14 +118,15 @@ def test_bad_input_is_one_message_and_status_2(tmp_path, capsys, argv, message):
     assert out == "" and not (tmp_path / "d").exists()
 
 
-def test_a_sweep_folder_with_another_configuration_is_refused_with_status_2(
+def test_a_sweep_folder_with_another_configuration_is_refused_with_status_4(
     tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr(cli, "_load_data", lambda args: tiny_splits())
+    """As `kata run` refuses an --out folder of another job (status 4)."""
+    monkeypatch.setattr(sweep_cli, "load_data", lambda args: tiny_splits())
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(tiny_sweep_config()))
     LocalSweep(tmp_path / "s", {**tiny_sweep_config(), "method": "random"})
-    assert main(["sweep", "--config", str(path), "--dir", str(tmp_path / "s")]) == 2
+    assert main(["sweep", "--config", str(path), "--dir", str(tmp_path / "s")]) == 4
     assert "different configuration" in capsys.readouterr().err
 
 
@@ -159,7 +160,7 @@ def train_config(path):
 
 
 def test_the_best_configuration_of_a_sweep_trains_with_train_config(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load_data", lambda args: tiny_splits())
+    monkeypatch.setattr(sweep_cli, "load_data", lambda args: tiny_splits())
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(tiny_sweep_config()))
     folder = tmp_path / "s"

@@ -116,10 +116,14 @@ def test_a_yaml_or_json_file_is_read(tmp_path, name, text):
     "name, text, message",
     [
         ("missing.yaml", None, "missing.yaml: no such file"),
-        ("bad.yaml", "a: [1\n", "bad.yaml: not valid YAML"),
-        ("bad.json", '{"a": 1,}', "bad.json: not valid JSON"),
+        ("bad.yaml", "a: 1\nb: [1\n", "bad.yaml: not valid YAML at line 3, column 1: expected"),
+        ("tab.yaml", "a:\n\tb: 1\n", "tab.yaml: not valid YAML at line 2, column 1: .*'\\\\t'"),
+        ("bad.json", '{"a": 1,}', "bad.json: not valid JSON at line 1, column 9: Expecting"),
+        ("twice.yaml", "a: 1\nb: 2\na: 3\n", "twice.yaml: the key 'a' is given twice .line 1 and line 3"),
+        ("nested.yaml", "p: {x: 1, x: 2}\n", "nested.yaml: the key 'x' is given twice"),
+        ("twice.json", '{"a": 1, "a": 2}', "twice.json: the key 'a' is given twice"),
         ("list.yaml", "- 1\n- 2\n", "list.yaml: expected a mapping.*found list"),
-        ("empty.yaml", "", "empty.yaml: expected a mapping.*found NoneType"),
+        ("empty.yaml", "", "empty.yaml: expected a mapping.*found an empty file"),
         ("text.json", '"batchSize"', "text.json: expected a mapping.*found str"),
     ],
 )
@@ -129,3 +133,8 @@ def test_a_bad_file_is_a_config_error_naming_it(tmp_path, name, text, message):
         path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config_file(path)
+
+
+def test_a_folder_given_as_a_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder, not a configuration file"):
+        load_config_file(tmp_path)

@@ -54,7 +54,7 @@ def test_an_out_folder_holding_something_else(capsys, tmp_path):
 
 
 def test_missing_data_is_one_message_with_how_to_get_it(capsys, tmp_path, monkeypatch):
-    def missing():
+    def missing(*path):
         raise DataNotFoundError(
             "Fashion-MNIST not found: ... apt-get install dataset-fashion-mnist"
         )
