@@ -9,7 +9,8 @@ epochs, and across stages `numberEpochs` would explain most of the metric by its
 Encoding (the figure says so too): booleans as 0/1; `activationFunction` one-hot, one
 feature per value (`activationFunction=ReLU`), as W&B splits categorical values; the other
 numbers as their values, the learning rate as log10 (it is searched on a log scale).
-Within a stage, features that do not vary are dropped (the epochs, usually). A stage with
+Within a stage, features that do not vary are dropped (the epochs, usually), and so are
+the epochs where they follow the batch size (the coarse stage: `followers`). A stage with
 fewer than `MIN_TRIALS` measured trials gets a note instead of numbers.
 """
 
@@ -26,7 +27,8 @@ from .report_files import BOOLEAN_PARAMS, CATEGORICAL_PARAMS, HYPERPARAMETERS, T
 MIN_TRIALS = 5
 ENCODING_NOTE = (
     "Encoding: booleans 0/1; activationFunction one-hot (one feature per value); "
-    "learningRate as log10; other numbers as their values. Constant features dropped."
+    "learningRate as log10; other numbers as their values. Constant features dropped, and"
+    " the epochs where they follow the batch size."
 )
 
 
@@ -48,10 +50,40 @@ class StageImportance:
         return sorted(rows, key=lambda row: -row[1])
 
 
+def feature_param(feature: str) -> str:
+    """The hyperparameter an encoded feature comes from."""
+    if feature.startswith("log10("):
+        return feature[len("log10(") : -1]
+    return feature.split("=", 1)[0]
+
+
 def feature_name(param: str, value: object = None) -> str:
     if param in CATEGORICAL_PARAMS:
         return f"{param}={value}"
     return "log10(learningRate)" if param == "learningRate" else param
+
+
+def followers(trials: list[Trial]) -> dict[str, str]:
+    """Hyperparameters that merely follow another one-to-one in these trials: {follower:
+    followed}. In the coarse stage the epochs follow the batch size (each batch size trains
+    its own fraction of an epoch), and a forest or a comparison would credit the epochs
+    with whatever the batch size does. The epochs are checked first (a stage sets them;
+    they are never searched), so they are the ones left out."""
+    order = ["numberEpochs", *(p for p in HYPERPARAMETERS if p != "numberEpochs")]
+    kept = [p for p in order if len({str(t.params[p]) for t in trials}) > 1]
+    follows: dict[str, str] = {}
+    for param in kept:
+        for other in kept:
+            if other == param or other in follows:
+                continue
+            pairs = {(str(t.params[param]), str(t.params[other])) for t in trials}
+            # one-to-one, and seen repeatedly: values that never repeat (two continuous
+            # hyperparameters) pair up one-to-one by chance
+            repeated = 2 * len(pairs) <= len(trials)
+            if repeated and len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}):
+                follows[param] = other
+                break
+    return follows
 
 
 def encode(trials: list[Trial]) -> tuple[list[str], np.ndarray]:
@@ -88,6 +120,8 @@ def stage_importance(stage: str, trials: list[Trial], random_state: int = 0) -> 
         return StageImportance(stage, len(measured), [], [], [], [], note)
     names, matrix = encode(measured)
     varies = matrix.max(axis=0) > matrix.min(axis=0)
+    follows = followers(measured)
+    varies &= np.array([feature_param(n) not in follows for n in names])
     dropped = [n for n, v in zip(names, varies, strict=True) if not v]
     names = [n for n, v in zip(names, varies, strict=True) if v]
     matrix = matrix[:, varies]

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .importance import StageImportance
+from .importance import StageImportance, followers
 from .report_files import BOOLEAN_PARAMS, HYPERPARAMETERS, Trial
 
 CONTINUOUS = ("dropoutProbability", "learningRate")  # compared as below/above the median
@@ -141,7 +141,9 @@ def stage_sentences(trials: list[Trial], stage: str, top: StageImportance | None
     best = measured[0]
     head += f" Best validation accuracy {pct(best.val_accuracy)} ({best.trial})."
     sentences = [head]
-    comparisons = [c for p in HYPERPARAMETERS if (c := compare(trials, stage, p))]
+    follows = followers(measured)  # the coarse stage's epochs follow its batch sizes
+    params = [p for p in HYPERPARAMETERS if p not in follows]
+    comparisons = [c for p in params if (c := compare(trials, stage, p))]
     clear = sorted((c for c in comparisons if c.clear), key=lambda c: -c.gap)
     sentences += [describe(c) for c in clear]
     unclear = [c for c in comparisons if not c.clear]

@@ -138,6 +138,20 @@ def test_importance_finds_the_only_hyperparameter_that_matters_within_each_stage
         assert math.isclose(sum(result.importance), 1.0)
 
 
+def test_epochs_that_follow_the_batch_size_are_left_to_the_batch_size(tmp_path):
+    # the coarse stage: each batch size trains its own fraction of an epoch
+    epochs = {8: 0.125, 64: 0.210224, 128: 0.25}
+    rows = crafted("coarse", 40, metric=lambda p: 0.9 - 0.001 * p["batchSize"])
+    for row in rows:
+        row["numberEpochs"] = epochs[int(row["batchSize"])]
+    trials = as_trials(rows, tmp_path)
+    result = stage_importance("coarse", trials)
+    assert "numberEpochs" in result.dropped and "numberEpochs" not in result.features
+    assert result.ranked()[0][0] == "batchSize"
+    text = " ".join(sentences(summarise(trials, ["coarse"])))
+    assert "batchSize=8 helped most" in text and "numberEpochs=" not in text
+
+
 def test_importance_correlation_has_the_right_sign(tmp_path):
     rows = crafted(metric=lambda p: 0.9 - 0.2 * p["dropoutProbability"])
     result = stage_importance("s", as_trials(rows, tmp_path))
