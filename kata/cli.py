@@ -8,11 +8,9 @@ import argparse
 import json
 import signal
 import sys
-from pathlib import Path
 
 from . import run_cli, stubs, sweep_cli
 from .cli_support import (
-    BAD_INPUT,
     NO_RESULT,
     add_data_options,
     add_debug_option,
@@ -24,7 +22,6 @@ from .exercises import all_exercises, get_exercise
 from .sweep_cli import BEST_CONFIG, write_best_config
 
 __all__ = ["BEST_CONFIG", "build_parser", "main", "write_best_config"]
-
 
 
 def _hint(args: argparse.Namespace) -> int:

@@ -126,6 +126,9 @@ def existing_folder(path: str, flag: str, *, belongs: Callable[[Path], bool]) ->
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise CommandError(f"{flag} {path}: exists and is not a folder", FOLDER_CONFLICT)
+    above = next((p for p in folder.absolute().parents if p.exists()), None)
+    if not folder.exists() and above is not None and not above.is_dir():
+        raise CommandError(f"{flag} {path}: cannot be written ({above} is a file)", FOLDER_CONFLICT)
     if folder.is_dir() and any(folder.iterdir()) and not belongs(folder):
         raise CommandError(
             f"{flag} {path}: already holds files that are not this command's; choose an"

@@ -185,7 +185,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _yaml_where(error: Exception) -> str:
-    """" at line L, column C: what is wrong", from PyYAML's marks (1-based, as editors count)."""
+    """ " at line L, column C: what is wrong", from PyYAML's marks (1-based, as editors count)."""
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(error, "problem", None) or str(error)

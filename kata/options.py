@@ -17,9 +17,7 @@ def option_problems(args: argparse.Namespace, *, min_subset: int = 1) -> list[st
     problems = []
     subset = getattr(args, "train_subset", None)
     if subset is not None and not min_subset <= subset <= TRAIN_IMAGES:
-        problems.append(
-            f"--train-subset {subset}: expected {min_subset} to {TRAIN_IMAGES} images"
-        )
+        problems.append(f"--train-subset {subset}: expected {min_subset} to {TRAIN_IMAGES} images")
     for flag, least, what in (("agents", 1, "agent"), ("count", 1, "trial")):
         value = getattr(args, flag, None)
         if value is not None and value < least:

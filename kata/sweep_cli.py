@@ -25,6 +25,7 @@ from .cli_support import (
     refuse_meaningless,
     writable_folder,
 )
+from .sweep.store import STATE_FILE, read_state
 
 BEST_CONFIG = "best_config.yaml"  # what `sweep` and `search` write, `train --config` reads
 SEARCH_FILE = "search.json"  # the staged search's id (kata/staged.py)
@@ -133,6 +134,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.wandb == "online":
         return _sweep_online(args, config)
     folder = existing_folder(args.dir, "--dir", belongs=_is_sweep)
+    read_state(folder / STATE_FILE)  # a damaged state is refused before the data loads
     trial = _trial_function(args)
     writable_folder(folder, "--dir")
     local = sweep.LocalSweep(
@@ -162,7 +164,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _is_sweep(folder: Path) -> bool:
-    return (folder / "sweep.json").exists()
+    return (folder / STATE_FILE).exists()
 
 
 def _agent_options(args: argparse.Namespace, metric: str) -> list[str]:
@@ -213,8 +215,6 @@ def _is_search(folder: Path) -> bool:
 def check_search_folder(folder: Path) -> None:
     """Refuse a search folder whose state files are damaged, before the search reads them."""
     import json
-
-    from .sweep.store import read_state
 
     for state in sorted(folder.glob("stage-*/sweep.json")):
         read_state(state)  # SweepError naming the file
@@ -314,7 +314,7 @@ def _sync(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
-# --- kata agent-trial (what `wandb agent` runs) ----------------------------------------------------
+# --- kata agent-trial (what `wandb agent` runs) ------------------------------------------------
 
 
 def _hyperparameters(extra: list[str]) -> dict:

@@ -7,9 +7,9 @@ the trial ended, so an ended trial's run is complete. An interrupted attempt (Ct
 SIGTERM) ends with :func:`finish_interrupted`: marked preempting, as W&B's docs ask of a run
 that will be resumed, with status "interrupted" and exit code 128 + the signal, never as a
 failure of its configuration. :func:`read_offline_run` reads an offline run's file back.
-A logging problem turns logging off for that trial, with a warning; it never stops the sweep. Every wandb call keeps
-the global `random` and `numpy.random` states as they were, so logging never changes what a
-seeded sweep proposes or what a trial draws.
+A logging problem turns logging off for that trial, with a warning; it never stops the sweep.
+Every wandb call keeps the global `random` and `numpy.random` states as they were, so
+logging never changes what a seeded sweep proposes or what a trial draws.
 
 What each run carries, so that runs can be told apart and grouped in W&B's interface:
 
@@ -170,7 +170,9 @@ OFFLINE_GLOB = "offline-run-*"
 
 def offline_runs(folder: Path) -> dict[str, Path]:
     """The offline runs wandb wrote under `folder/wandb`, by run id."""
-    return {path.name.rsplit("-", 1)[1]: path for path in sorted((folder / "wandb").glob(OFFLINE_GLOB))}
+    return {
+        path.name.rsplit("-", 1)[1]: path for path in sorted((folder / "wandb").glob(OFFLINE_GLOB))
+    }
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ engine, the ``sweeps`` package (``pip install wandb[sweeps]``). One module per j
 wandb logging of each trial lives in kata/wandb_log.py.
 """
 
+from ..wandb_log import SweepWarning
 from .agents import default_agents, run_agents
 from .checks import schema_problems, training_problems, validate_config
 from .engine import engine_config as _engine_config
@@ -39,7 +40,6 @@ from .records import (
 from .store import STATE_FILE, STATE_VERSION
 from .sync import runs_to_upload
 from .trial import METRIC, SUMMARY_METRICS, Report, TrialFn, training_trial_fn
-from ..wandb_log import SweepWarning
 
 __all__ = [
     "MAX_CONSECUTIVE_ERRORS",

@@ -156,9 +156,13 @@ def training_problems(config: Any) -> list[str]:
     names = tuple(ASSIGNMENT_VALUES)
     for name, spec in config["parameters"].items():
         if name not in names:
-            problems.append(f"parameters.{name}: not one of the 11 hyperparameters{_did_you_mean(name, names)}")
+            problems.append(
+                f"parameters.{name}: not one of the 11 hyperparameters{_did_you_mean(name, names)}"
+            )
         elif isinstance(spec.get("parameters"), dict):
-            problems.append(f"parameters.{name}: a hyperparameter takes values, not nested parameters")
+            problems.append(
+                f"parameters.{name}: a hyperparameter takes values, not nested parameters"
+            )
         else:
             problems.extend(_value_problems(name, spec))
     return problems + _metric_problems(config.get("metric"))

@@ -166,7 +166,9 @@ class LocalSweep:
                     self._store.write(state)
                 return result
         except OSError as error:  # disk full, folder removed: the store's, not a trial's
-            raise StateError(f"the sweep state in {self.directory} cannot be written: {error}") from error
+            raise StateError(
+                f"the sweep state in {self.directory} cannot be written: {error}"
+            ) from error
 
     def _update(self, index: int, agent: Agent, change: Callable[[dict, dict], Any]) -> Any:
         def guarded(state: dict) -> Any:
@@ -345,8 +347,9 @@ class LocalSweep:
                 if errors >= MAX_CONSECUTIVE_ERRORS:
                     raise TrialsKeepFailing(
                         f"{errors} trials in a row of the sweep in {self.directory} ended with"
-                        f" an error, so it stopped (as W&B's agent does); the last, {record.run_id}:"
-                        f" {record.reason} (its traceback is in {self.directory / STATE_FILE})"
+                        " an error, so it stopped (as W&B's agent does); the last,"
+                        f" {record.run_id}: {record.reason} (its traceback is in"
+                        f" {self.directory / STATE_FILE})"
                     )
         return records_here
 
@@ -497,4 +500,3 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
-

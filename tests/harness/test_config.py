@@ -119,7 +119,11 @@ def test_a_yaml_or_json_file_is_read(tmp_path, name, text):
         ("bad.yaml", "a: 1\nb: [1\n", "bad.yaml: not valid YAML at line 3, column 1: expected"),
         ("tab.yaml", "a:\n\tb: 1\n", "tab.yaml: not valid YAML at line 2, column 1: .*'\\\\t'"),
         ("bad.json", '{"a": 1,}', "bad.json: not valid JSON at line 1, column 9: Expecting"),
-        ("twice.yaml", "a: 1\nb: 2\na: 3\n", "twice.yaml: the key 'a' is given twice .line 1 and line 3"),
+        (
+            "twice.yaml",
+            "a: 1\nb: 2\na: 3\n",
+            "twice.yaml: the key 'a' is given twice .line 1 and line 3",
+        ),
         ("nested.yaml", "p: {x: 1, x: 2}\n", "nested.yaml: the key 'x' is given twice"),
         ("twice.json", '{"a": 1, "a": 2}', "twice.json: the key 'a' is given twice"),
         ("list.yaml", "- 1\n- 2\n", "list.yaml: expected a mapping.*found list"),

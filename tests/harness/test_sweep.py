@@ -1,10 +1,11 @@
-"""The local sweep engine (kata/sweep.py) with fast fake trials, real agent processes and
+"""The local sweep engine (kata/sweep/) with fast fake trials, real agent processes and
 the sweeps package's traps."""
 
 import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,16 +15,20 @@ import numpy as np
 import pytest
 
 from kata.sweep import (
+    MAX_CONSECUTIVE_ERRORS,
     STATE_FILE,
     LocalSweep,
+    RunRecord,
+    StateError,
     SweepConfigError,
     SweepError,
     SweepWarning,
+    TrialsKeepFailing,
     _engine_config,
     check_outcome,
     default_agents,
     run_agents,
-    run_online,
+    runs_to_upload,
     training_trial_fn,
     validate_config,
 )
@@ -645,62 +650,6 @@ def test_each_trial_s_wandb_run_carries_the_sweep_s_id_stage_tags_and_constants(
     assert calls[3]["group"] == "job-42" and named.id != s.id
 
 
-def test_the_online_path_up_to_the_network_call(monkeypatch):
-    wandb = pytest.importorskip("wandb")
-    calls, runs = {}, []
-
-    class FakeRun:
-        id = "fake"
-
-        def __init__(self, config):
-            self.config, self.logged, self.summary, self.exit_code = config, [], {}, None
-
-        def log(self, metrics):
-            self.logged.append(metrics)
-
-        def finish(self, exit_code=None):
-            self.exit_code = exit_code
-
-    proposed = [{"x": np.float64(0.25), "flag": np.bool_(False)}, {"x": 0.5, "flag": True}]
-
-    def fake_sweep(cfg, entity=None, project=None):
-        calls["sweep"] = (cfg, entity, project)
-        return "abc123"
-
-    def fake_init(**kwargs):
-        runs.append(FakeRun(proposed[len(runs)]))
-        return runs[-1]
-
-    def fake_agent(sweep_id, function=None, entity=None, project=None, count=None):
-        calls["agent"] = (sweep_id, entity, project, count)
-        for _ in range(count):
-            function()
-
-    monkeypatch.setattr(wandb, "sweep", fake_sweep)
-    monkeypatch.setattr(wandb, "init", fake_init)
-    monkeypatch.setattr(wandb, "agent", fake_agent)
-    received = []
-
-    def trial(params, report):
-        received.append(params)
-        assert report({"epoch": 1, "score": params["x"]}) is False
-        if params["flag"]:
-            raise RuntimeError("boom")
-        return done(params["x"])
-
-    cfg = config("random", {"x": {"min": 0.0, "max": 1.0}, "flag": {"values": [True, False]}})
-    assert run_online(cfg, trial, project="kata", count=2, entity="me") == "abc123"
-    assert calls["sweep"] == (cfg, "me", "kata")
-    assert calls["agent"] == ("abc123", "me", "kata", 2)
-    assert received == [{"x": 0.25, "flag": False}, {"x": 0.5, "flag": True}]
-    assert type(received[0]["x"]) is float and type(received[0]["flag"]) is bool
-    assert runs[0].logged == [{"epoch": 1, "score": 0.25}] and runs[0].exit_code == 0
-    assert runs[0].summary["score"] == 0.25
-    assert runs[1].exit_code == 1 and "boom" in runs[1].summary["sweep_reason"]
-    with pytest.raises(SweepConfigError):
-        run_online({"method": "nope"}, trial, project="kata", count=1)
-
-
 # --- the kata's training -----------------------------------------------------------------------
 
 
@@ -795,3 +744,138 @@ def test_default_agents_are_two_on_a_multicore_cpu_and_one_on_a_gpu(monkeypatch)
     assert default_agents("cpu") == 2 and default_agents("cuda") == 1
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert default_agents("cpu") == 1
+
+
+# --- errors: the trial's, the store's, and a sweep that keeps failing -----------------------------
+
+
+def test_an_agent_stops_after_consecutive_errors_but_not_after_failed_results(tmp_path):
+    calls = []
+
+    def broken(params, report):
+        calls.append(params["x"])
+        raise RuntimeError("no such device")
+
+    s = sweep(tmp_path / "a", grid(20))
+    with pytest.raises(TrialsKeepFailing, match="5 trials in a row.*RuntimeError: no such device"):
+        s.run(broken, progress=False)
+    assert len(calls) == MAX_CONSECUTIVE_ERRORS == 5
+    assert [r.state for r in s.runs()] == ["failed"] * 5
+    malformed = sweep(tmp_path / "b", grid(20))  # a result without the metric is a bug too
+    with pytest.raises(TrialsKeepFailing), pytest.warns(SweepWarning, match="misspelt"):
+        malformed.run(lambda p, r: {"status": "finished", "summary": {}}, progress=False)
+    diverging = sweep(tmp_path / "c", grid(8))  # failed results are the search's findings
+    diverged = {"status": "failed", "reason": "diverged", "summary": {}}
+    assert len(diverging.run(lambda p, r: diverged, progress=False)) == 8
+
+
+def test_an_error_of_the_state_store_is_never_the_trial_s_failure(tmp_path, monkeypatch):
+    from kata.sweep.store import StateStore
+
+    s = sweep(tmp_path, grid(2))
+    write = StateStore.write
+
+    def disk_full_after_first_epoch(self, state):
+        if any(run["history"] for run in state["runs"]):
+            raise OSError(28, "No space left on device")
+        write(self, state)
+
+    def trial(params, report):
+        report({"epoch": 1, "score": 0.5})
+        return done(0.5)
+
+    monkeypatch.setattr(StateStore, "write", disk_full_after_first_epoch)
+    with pytest.raises(StateError, match="No space left on device"):
+        s.run(trial, progress=False)
+    monkeypatch.setattr(StateStore, "write", write)
+    (run,) = read_state(tmp_path)["runs"]
+    assert run["state"] == "running" and run["reason"] is None  # not "failed"
+    assert [r.state for r in s.run(trial, progress=False)] == ["finished", "finished"]
+
+
+def test_a_damaged_state_file_is_named_and_never_read_half_way(tmp_path):
+    for text, words in [
+        ("{", "not valid JSON"),
+        ("[]", "it holds a list"),
+        ('{"version": 1, "seed": 0, "config": {}}', "'runs' is missing"),
+        ('{"version": 2, "seed": 0, "config": {}, "runs": []}', "state version 2"),
+    ]:
+        (tmp_path / STATE_FILE).write_text(text)
+        with pytest.raises(SweepError, match=f"sweep.json is damaged: {words}"):
+            sweep(tmp_path, grid(2))
+
+
+# --- liveness, stale files ---------------------------------------------------------------------
+
+
+def test_liveness_does_not_hinge_on_lock_files_and_stale_files_are_removed(tmp_path):
+    folder = tmp_path / "sweep"
+    command = worker(folder, "--grid", 3, "--epochs", 50, "--sleep", 0.1)
+    process = subprocess.Popen(command, env=worker_env(), stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: read_state(folder)["runs"][0]["history"], process)
+        for lock in (folder / "agents").glob("*.lock"):
+            lock.unlink()  # a user tidying up
+        s = sweep(folder, grid(3))
+        assert s.running_elsewhere() == 1 and s.interrupted_runs() == []
+        process.kill()
+        process.wait()
+        assert s.interrupted_runs() == ["sweep-0000"]  # now its trial is free to rerun
+    finally:
+        process.kill()
+    stale = folder / "agents" / f"{socket.gethostname()}-999999999-deadbeef.lock"
+    stale.touch()
+    (folder / f".{STATE_FILE}.x.tmp").write_text("{half")
+    s = sweep(folder, grid(3))
+    assert not list(folder.glob(f".{STATE_FILE}.*"))  # a killed writer's temporary file
+    s.run(quick, count=1, progress=False)
+    assert not stale.exists() and list((folder / "agents").iterdir()) == []
+
+
+def test_a_best_found_while_another_command_runs_trials_is_provisional(tmp_path, capsys):
+    from kata.sweep_cli import _show_best
+
+    record = RunRecord(index=0, run_id="s-0000", params={"x": 1}, state="finished", metric=0.5)
+    _show_best(tmp_path, record, "best trial", running=2)
+    assert "provisional: 2 trial(s) of another command still running" in capsys.readouterr().out
+
+
+# --- wandb runs that tell the state's story ---------------------------------------------------
+
+
+def test_an_interrupted_attempt_is_marked_and_only_ended_trials_are_uploaded(
+    tmp_path, monkeypatch, capsys
+):
+    wandb = pytest.importorskip("wandb")
+    from kata.cli import main
+    from kata.wandb_log import read_offline_run
+
+    for name in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    tries = []
+
+    def trial(params, report):
+        tries.append(params["x"])
+        report({"epoch": 1, "score": 0.5})
+        if tries == [0, 1]:
+            raise KeyboardInterrupt
+        return done(0.5)
+
+    folder = tmp_path / "sweep"
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            LocalSweep(folder, grid(2), wandb_mode="offline").run(trial, progress=False)
+        LocalSweep(folder, grid(2), wandb_mode="offline").run(trial, progress=False)
+    finally:
+        wandb.teardown()
+    upload = runs_to_upload(folder)
+    assert len(upload.runs) == 2 and len(upload.interrupted) == 1 and upload.unknown == []
+    interrupted = read_offline_run(upload.interrupted[0])
+    assert interrupted.preempting and interrupted.exit_code == 130
+    assert interrupted.summary["sweep_status"] == "interrupted"
+    assert {read_offline_run(p).summary["sweep_status"] for p in upload.runs} == {"finished"}
+    assert main(["sync", str(folder), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 run(s) to upload" in out and "1 interrupted attempt(s)" in out
+    assert sorted(out.splitlines()[1:]) == sorted(str(p) for p in upload.runs)

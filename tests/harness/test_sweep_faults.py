@@ -117,9 +117,7 @@ def test_a_sweep_killed_at_random_points_loses_nothing_and_its_wandb_runs_match(
     injected = survived = 0
     for whom, sig in FAULTS:
         context = f"KATA_FAULT_SEED={seed}, fault {injected + 1}: {whom} {sig.name}"
-        process = subprocess.Popen(
-            command, env=env, stderr=subprocess.PIPE, start_new_session=True
-        )
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, start_new_session=True)
         if injected:  # a random moment once this round's agents run trials
             _wait(lambda p=process: _claimed_by(folder, p.pid), process)
             moment = time.monotonic() + rng.uniform(0.0, 1.5)
@@ -154,7 +152,6 @@ def test_a_sweep_killed_at_random_points_loses_nothing_and_its_wandb_runs_match(
             assert now.get(index) == run, (context, "a finished trial changed", index)
         kept = now
         survived += 1
-
 
     # The last round: one agent dies mid-trial while trials are left; the other reruns its
     # trial and completes the sweep, and the command succeeds.
