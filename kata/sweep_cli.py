@@ -55,9 +55,12 @@ def _show_best(directory: str | Path, record, what: str, running: int = 0) -> No
 # --- the sweep configuration ------------------------------------------------------------------
 
 
-def _configuration(args: argparse.Namespace, method: str | None) -> tuple[dict, str]:
+def _configuration(
+    args: argparse.Namespace, method: str | None, run_as: tuple[str, ...] = ()
+) -> tuple[dict, str]:
     """(the sweep configuration, where it comes from), refused unless it passes the
-    kata's rules (every problem listed)."""
+    kata's rules (every problem listed); checked as each method of `run_as` if given (the
+    staged search runs it with its stages' methods, not its own)."""
     from .config import ConfigError, load_config_file
     from .sweep import training_problems
     from .train import exercise_module
@@ -72,7 +75,8 @@ def _configuration(args: argparse.Namespace, method: str | None) -> tuple[dict, 
     else:
         config = exercise_module(args.use, "sweep_config").build_sweep_config(method or "random")
         where = f"{args.use}/sweep_config.py's build_sweep_config"
-    problems = training_problems(config)
+    variants = [{**config, "method": m} for m in run_as] if isinstance(config, dict) else []
+    problems = list(dict.fromkeys(p for c in variants or [config] for p in training_problems(c)))
     if problems:
         listed = "".join(f"\n  - {problem}" for problem in problems)
         raise ConfigError(
@@ -190,15 +194,25 @@ def _sweep_online(args: argparse.Namespace, config: dict | None) -> int:
             " (W&B's count), not the sweep's total as it is locally",
             file=sys.stderr,
         )
-    sweep_id = run_online(
-        config,
-        trial,
-        project=args.project,
-        entity=args.entity,
-        count=args.count,
-        sweep_id=args.sweep_id,
-        command=agent_command(_agent_options(args, metric)),
-    )
+    import wandb
+
+    try:
+        sweep_id = run_online(
+            config,
+            trial,
+            project=args.project,
+            entity=args.entity,
+            count=args.count,
+            sweep_id=args.sweep_id,
+            command=agent_command(_agent_options(args, metric)),
+        )
+    except wandb.errors.Error as error:  # no account, no network, no such sweep
+        raise CommandError(
+            f"W&B refused or could not be reached: {str(error).rstrip('.')}. Log in with"
+            " `wandb login`, or"
+            " run the sweep locally (--wandb offline)",
+            NO_RESULT,
+        ) from None
     where = "/".join(p for p in (args.entity, args.project, sweep_id) if p)
     print(f"sweep {sweep_id}: this agent is done; more agents, on any machine with this")
     print(f"repository installed: wandb agent {where}")
@@ -237,7 +251,8 @@ def _search(args: argparse.Namespace) -> int:
     from .sweep import default_agents
 
     refuse_meaningless(args)
-    checked, where = _configuration(args, None)  # the exercise's too: the stages build on it
+    methods = tuple(dict.fromkeys(stage.method for stage in DEFAULT_STAGES))
+    checked, where = _configuration(args, None, methods)  # the exercise's too: stages build on it
     base = checked if args.config else None
     if base is not None:
         _note_stage_overrides(base, where)

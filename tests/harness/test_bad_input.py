@@ -136,6 +136,9 @@ FILES = {
     "bad-train.yaml": "learningRate: 0\nbatchsize: 8\n",
     "seeded-train.yaml": "learningRate: 0.01\nseed: 3\n",
     "good.yaml": yaml_text(GOOD),
+    "weighted.yaml": yaml_text(
+        with_parameter("batchSize", {"values": [8, 64], "probabilities": [0.5, 0.5]})
+    ),
     "grid.yaml": yaml_text(
         {**GOOD, "method": "grid", "parameters": {"hiddenLayerSize": {"values": [16]}}}
     ),
@@ -190,6 +193,12 @@ CASES = [
         ["search", "--dir", "{dir}", "--config", "{tmp}/c0.yaml"],
         2,
         "did you mean",
+    ),
+    (
+        "config: search's bayes stages",
+        ["search", "--dir", "{dir}", "--config", "{tmp}/weighted.yaml"],
+        2,
+        "bayes in sweeps 0.3.0 fails on `probabilities`",
     ),
     (
         "config: --method disagrees",
