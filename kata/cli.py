@@ -8,10 +8,13 @@ import argparse
 import json
 import signal
 import sys
+import textwrap
+import threading
 
 from . import run_cli, stubs, sweep_cli
 from .cli_support import (
     NO_RESULT,
+    STATUS_HELP,
     add_data_options,
     add_debug_option,
     guarded,
@@ -19,6 +22,7 @@ from .cli_support import (
     refuse_meaningless,
 )
 from .exercises import all_exercises, get_exercise
+from .sweep.agents import handle_sigterm
 from .sweep_cli import BEST_CONFIG, write_best_config
 
 __all__ = ["BEST_CONFIG", "build_parser", "main", "write_best_config"]
@@ -150,7 +154,7 @@ def _hyperparameter_help() -> str:
         "Keys not given keep the baseline network's values: one hidden layer of 128\n"
         "ReLU units, no normalisation, augmentation or dropout, 10 epochs, learning\n"
         "rate 1e-3, batch size 64. The best_config.yaml that `kata sweep` and\n"
-        "`kata search` write is such a --config file."
+        "`kata search` write is such a --config file.\n\n" + textwrap.fill(f"{STATUS_HELP}.", 78)
     )
 
 
@@ -217,18 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not getattr(args, "takes_hyperparameters", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
+    if threading.current_thread() is not threading.main_thread():  # no signal handlers there
+        return guarded(args.run, args)
     # SIGTERM is an interrupt like Ctrl-C: a running trial goes back in the queue.
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    previous = handle_sigterm()
     try:
         return guarded(args.run, args)
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _terminated(signum, frame) -> None:
-    from .sweep.agents import Terminated
-
-    raise Terminated("SIGTERM")
 
 
 if __name__ == "__main__":

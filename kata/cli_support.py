@@ -17,6 +17,11 @@ BAD_INPUT = 2  # a meaningless option, a bad configuration (argparse's status to
 NO_DATA = 3  # Fashion-MNIST missing or damaged
 FOLDER_CONFLICT = 4  # the folder holds something else, was changed, or cannot be written
 INTERRUPTED = 130  # Ctrl-C or SIGTERM, as the shell reports it
+STATUS_HELP = (
+    "exit status: 0 done, 1 no trial finished (or the trials kept failing), 2 a meaningless"
+    " option or a bad configuration, 3 the data missing or damaged, 4 the folder holds"
+    " something else, is damaged or cannot be written, 130 interrupted"
+)
 
 
 class CommandError(Exception):

@@ -17,6 +17,7 @@ from .cli_support import (
     BAD_INPUT,
     FOLDER_CONFLICT,
     NO_RESULT,
+    STATUS_HELP,
     CommandError,
     add_data_options,
     add_debug_option,
@@ -404,7 +405,9 @@ def _add_trial_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(commands) -> None:
-    sweep = commands.add_parser("sweep", help="run one W&B sweep locally (or online)")
+    sweep = commands.add_parser(
+        "sweep", help="run one W&B sweep locally (or online)", epilog=STATUS_HELP
+    )
     sweep.add_argument(
         "--config",
         metavar="FILE",
@@ -428,7 +431,9 @@ def add_parsers(commands) -> None:
     _add_run_options(sweep, "runs/sweep")
     sweep.set_defaults(run=_sweep)
 
-    search = commands.add_parser("search", help="the staged coarse-to-fine search")
+    search = commands.add_parser(
+        "search", help="the staged coarse-to-fine search", epilog=STATUS_HELP
+    )
     search.add_argument(
         "--scale",
         type=float,

@@ -141,13 +141,14 @@ def remove_stale_locks(folder: Path) -> None:
 # --- signals -----------------------------------------------------------------------------
 
 
-def _raise_interrupt(signum, frame) -> None:
+def raise_terminated(signum, frame) -> None:
+    """A signal handler: the signal as `Terminated` (a KeyboardInterrupt), as Ctrl-C is."""
     raise Terminated(signal.Signals(signum).name)
 
 
-def handle_sigterm() -> None:
-    """SIGTERM raises `Terminated` (a KeyboardInterrupt) in this process, as Ctrl-C does."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+def handle_sigterm():
+    """SIGTERM raises `Terminated` in this process from now on; the previous handler."""
+    return signal.signal(signal.SIGTERM, raise_terminated)
 
 
 def _interrupt_once(signum, frame) -> None:
@@ -235,8 +236,6 @@ def _check_agents(sweep, codes: list[int | None], messages: list[tuple[str, str]
     for kind, text in messages:
         if kind == "state":
             raise StateError(text)
-    if INTERRUPTED in codes:
-        raise KeyboardInterrupt
     abnormal = [code for code in codes if code != 0]
     if not abnormal:
         return
