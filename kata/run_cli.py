@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_support import INTERRUPTED
+from .cli_support import INTERRUPTED, CommandError, writable_folder
 from .job import (
     BAD_INPUT,
     FOLDER_CONFLICT,
@@ -128,7 +128,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         job.check()
         check_search_folder(Path(args.out) / "search")
-        metrics = job.run(_load_splits(args.data))
+        splits = _load_splits(args.data)
+        writable_folder(Path(args.out), "--out")
+        metrics = job.run(splits)
     except KeyboardInterrupt:
         if args.debug:
             raise
@@ -149,7 +151,7 @@ def _status(error: Exception) -> int | None:
     from .data import DataCorruptError, DataNotFoundError
     from .sweep import SweepError, TrialsKeepFailing
 
-    if isinstance(error, JobError):
+    if isinstance(error, JobError | CommandError):
         return error.status
     if isinstance(error, DataNotFoundError | DataCorruptError):
         return NO_DATA

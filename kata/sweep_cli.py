@@ -80,9 +80,8 @@ def _configuration(
     problems = list(dict.fromkeys(p for c in variants or [config] for p in training_problems(c)))
     if problems:
         listed = "".join(f"\n  - {problem}" for problem in problems)
-        raise ConfigError(
-            f"invalid sweep configuration in {where} ({len(problems)} problems):{listed}"
-        )
+        counted = f"{len(problems)} problem{'s' * (len(problems) > 1)}"
+        raise ConfigError(f"invalid sweep configuration in {where} ({counted}):{listed}")
     return config, where
 
 
@@ -308,6 +307,8 @@ def _note_stage_overrides(config: dict, where: str) -> None:
 def _sync(args: argparse.Namespace) -> int:
     from .sweep import runs_to_upload
 
+    if not Path(args.dir).is_dir():
+        raise CommandError(f"{args.dir}: no such folder", BAD_INPUT)
     upload = runs_to_upload(args.dir)
     if not upload.sweeps:
         raise CommandError(
