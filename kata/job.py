@@ -15,6 +15,7 @@ whose settings, model or chosen configuration changed since is refused.
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import time
 import uuid
@@ -47,7 +48,8 @@ MIN_BUDGET = 60.0
 PROTOCOL = (
     "The search chose the configuration by validation accuracy (5,000 images held out of the"
     " 60,000 training images with a fixed seed). The chosen configuration was then trained"
-    " again from scratch on the 55,000 training images, with its own seed; that model was"
+    " again from scratch on the 55,000 training images, with its own seed (Adam, its learning"
+    " rate decaying along a cosine over the epochs, as in every trial); that model was"
     " saved, and the saved model was evaluated once on the 10,000 test images, which no"
     " step of the search or the training saw."
 )
@@ -113,6 +115,15 @@ class Splits:
     validation: Split
     load_test: Callable[[], Split]
 
+    @classmethod
+    def load(cls, path: str | None = None) -> Splits:
+        """The real data (from `path`, else where `kata.data` finds it): 55,000 training,
+        5,000 validation, and the test split when the test phase asks for it."""
+        from .data import load_development_splits, load_test_split_for_final_evaluation
+
+        train, validation = load_development_splits(path)
+        return cls(train, validation, functools.partial(load_test_split_for_final_evaluation, path))
+
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -130,6 +141,7 @@ class Job:
         wandb: str = "offline",
         agents: int | None = None,
         progress: bool = True,
+        bars: bool = True,
         say: Callable[[str], None] = print,
     ):
         self.out = Path(out)
@@ -139,6 +151,7 @@ class Job:
         self.wandb = wandb
         self.agents = agents or default_agents(device)
         self.progress = progress
+        self.bars = progress and bars  # tqdm bars of the final training (lines are `progress`)
         self.say = say
         self.state_path = self.out / "job.json"
         self.state: dict = {}
@@ -248,6 +261,13 @@ class Job:
             self._finish("report", {"seconds": time.monotonic() - begun})
         return files.read_json(self.out / "metrics.json")
 
+    def search(self, splits: Splits) -> list[StageResult]:
+        """The search phase alone (run or resumed; read back once done), for a caller that
+        shows the search before the final training, as the sweep notebook does. `run()`
+        goes on from there."""
+        self.open()
+        return self._search(splits)
+
     def _search_dir(self) -> Path:
         return self.out / "search"
 
@@ -353,7 +373,7 @@ class Job:
             config,
             splits.train,
             splits.validation,
-            progress=self.progress,
+            progress=self.bars,
             package=self.settings.use,
         )
         seconds = time.monotonic() - begun

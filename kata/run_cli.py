@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 from pathlib import Path
@@ -128,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         job.check()
         check_search_folder(Path(args.out) / "search")
-        splits = _load_splits(args.data)
+        splits = Splits.load(args.data)
         writable_folder(Path(args.out), "--out")
         metrics = job.run(splits)
     except KeyboardInterrupt:
@@ -160,13 +159,6 @@ def _status(error: Exception) -> int | None:
     if isinstance(error, SweepError):  # a damaged or different search state in --out
         return FOLDER_CONFLICT
     return None
-
-
-def _load_splits(path: str | None = None) -> Splits:
-    from .data import load_development_splits, load_test_split_for_final_evaluation
-
-    train, validation = load_development_splits(path)
-    return Splits(train, validation, functools.partial(load_test_split_for_final_evaluation, path))
 
 
 def _print_result(out: str, metrics: dict) -> None:

@@ -59,7 +59,7 @@ def test_missing_data_is_one_message_with_how_to_get_it(capsys, tmp_path, monkey
             "Fashion-MNIST not found: ... apt-get install dataset-fashion-mnist"
         )
 
-    monkeypatch.setattr(run_cli, "_load_splits", missing)
+    monkeypatch.setattr(run_cli.Splits, "load", staticmethod(missing))
     status, err = refused(capsys, "--out", str(tmp_path / "run"))
     assert status == NO_DATA and "apt-get install dataset-fashion-mnist" in err
     assert not (tmp_path / "run").exists()  # nothing written before the data was there
