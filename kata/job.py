@@ -37,6 +37,7 @@ from .trained import file_sha256, load_trained_model, save_trained_model
 JOB_FORMAT = "fashion-mnist-kata/job/1"
 ASSIGNMENT_EPOCHS = (5, 10)  # numberEpochs values the assignment allows
 SAMPLES = 10  # random test images shown with their predictions
+TRIAL_LOG = "trials.log"  # in search/: the line per trial, when they are not shown
 FINAL_SEED_OFFSET = 1000  # the final training's seed differs from every search trial's
 TRIAL_SHARE = 0.25  # no search trial may run longer than this part of the search's budget
 # A final training's time estimate is the speed of its search trial, whose agent had one
@@ -142,6 +143,7 @@ class Job:
         agents: int | None = None,
         progress: bool = True,
         bars: bool = True,
+        trial_log: bool = False,
         say: Callable[[str], None] = print,
     ):
         self.out = Path(out)
@@ -152,6 +154,7 @@ class Job:
         self.agents = agents or default_agents(device)
         self.progress = progress
         self.bars = progress and bars  # tqdm bars of the final training (lines are `progress`)
+        self.trial_log = trial_log  # the search's line per trial to search/trials.log
         self.say = say
         self.state_path = self.out / "job.json"
         self.state: dict = {}
@@ -294,6 +297,16 @@ class Job:
             f"search: {len(self.plan.stages)} stages within {max(budget, 0):.0f} s on"
             f" {len(train):,} training images ({self.agents} agent(s), {self.settings.use}/)"
         )
+        trial_lines = None
+        if self.trial_log and self.progress:
+            log = self._search_dir() / TRIAL_LOG
+            log.parent.mkdir(parents=True, exist_ok=True)
+            self.say(f"a line per trial: {log}")
+
+            def trial_lines(line: str, log: Path = log) -> None:
+                with log.open("a") as f:  # agents append whole lines; one write each
+                    f.write(line + "\n")
+
         begun = time.monotonic()
         try:
             results = run_staged(
@@ -307,6 +320,7 @@ class Job:
                 progress=self.progress,
                 agents=self.agents,
                 group=self.state["id"],
+                trial_lines=trial_lines,
                 wandb_config={
                     "train_subset": self.plan.search_subset,
                     "device": self.device,

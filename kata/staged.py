@@ -39,7 +39,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -157,8 +158,13 @@ def run_staged(
     wandb_config: Mapping | None = None,
     wandb_project: str = "fashion-mnist-kata",
     base_config: dict | None = None,
+    trial_lines: Callable[[str], None] | None = None,
 ) -> list[StageResult]:
     """Run the stages one after another; each narrows the space around the previous best.
+
+    `progress`: a header before each stage, a line per trial and a summary after each
+    stage; `trial_lines`, if given, receives the trial lines instead of the screen (the
+    notebooks send them to a file: hundreds of lines make a notebook unreadable).
 
     `budget_seconds`: see the module's docstring. wandb: every trial's run has `group` (by
     default the search's id, `search_id(directory)`), its stage as job type, tags (method,
@@ -222,7 +228,7 @@ def run_staged(
             expected_trial_seconds=expected,
             budget_end=end,
             estimate=_trial_estimator(results),
-            progress=progress,
+            progress=(trial_lines or True) if progress else False,
         )
         runs = sweep.runs()
         results.append(
@@ -241,7 +247,20 @@ def run_staged(
                 " expected to fit)",
                 flush=True,
             )
+        elif progress:
+            print(_stage_summary(results[-1]), flush=True)
     return results
+
+
+def _stage_summary(result: StageResult) -> str:
+    """One line after a stage: its trials by outcome, its best, its wall-clock."""
+    counts = Counter(r.state for r in result.runs if r.state != "skipped")
+    outcome = ", ".join(f"{n} {state}" for state, n in counts.most_common())
+    best = result.best()
+    line = f"   stage {result.stage.name}: {sum(counts.values())} trials ({outcome})"
+    if best is not None:
+        line += f", best validation accuracy {best.metric:.4f} ({best.run_id})"
+    return line + f", {result.seconds:.0f} s"
 
 
 def _stage_header(number, stages, stage, budget, expected, end) -> str:

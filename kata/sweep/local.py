@@ -292,7 +292,7 @@ class LocalSweep:
         expected_trial_seconds: float | None = None,
         budget_end: float | None = None,
         estimate: Callable[[dict, list[RunRecord]], float | None] | None = None,
-        progress: bool = True,
+        progress: bool | Callable[[str], None] = True,
     ) -> list[RunRecord]:
         """Run trials one after another; the records of the trials run by this call.
 
@@ -314,7 +314,9 @@ class LocalSweep:
         After MAX_CONSECUTIVE_ERRORS trials in a row ended with an error (the trial function
         raised, or returned something that is not a result), TrialsKeepFailing is raised.
         An error of the state store raises StateError and is not recorded as the trial's.
+        `progress`: True prints a line per trial, a callable receives each line instead.
         """
+        say = _line_sink(progress)
         if count is not None and count < 0:
             raise ValueError(f"count must be >= 0, not {count}")
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
@@ -332,8 +334,8 @@ class LocalSweep:
                     if expected is not None and expected > left:
                         why = f"would take about {expected:.0f} s, {left:.0f} s are left"
                         self._update(run["index"], agent, lambda state, r, w=why: _skip(r, w))
-                        if progress:
-                            print(f"[{self.stage or self.name}] skipped: {why}", flush=True)
+                        if say:
+                            say(f"[{self.stage or self.name}] skipped: {why}")
                         skips += 1
                         if skips >= MAX_SKIPS:
                             break
@@ -341,8 +343,8 @@ class LocalSweep:
                 skips = 0
                 record, errored = self._run_trial(trial_fn, run, agent)
                 records_here.append(record)
-                if progress:
-                    print(self._progress_line(record, count, budget_end), flush=True)
+                if say:
+                    say(self._progress_line(record, count, budget_end))
                 errors = errors + 1 if errored else 0
                 if errors >= MAX_CONSECUTIVE_ERRORS:
                     raise TrialsKeepFailing(
@@ -500,3 +502,10 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _line_sink(progress: bool | Callable[[str], None]) -> Callable[[str], None] | None:
+    """Where progress lines go: printed (True), to a callable, or nowhere (False)."""
+    if callable(progress):
+        return progress
+    return (lambda line: print(line, flush=True)) if progress else None

@@ -349,3 +349,25 @@ def test_the_report_reads_what_the_job_writes(finished, tmp_path):
     html, _ = render_html(read_job(out), with_pngs=False)
     assert f"{100 * metrics['test_accuracy']:.1f}%" in html
     assert metrics["chosen_trial"] in html
+
+
+def test_the_search_alone_and_its_trial_lines_in_a_log(tmp_path, splits, capsys):
+    said = []
+    job = Job(
+        tmp_path / "run",
+        JobSettings(preset="quick", seed=0),
+        wandb="disabled",
+        agents=1,
+        progress=True,
+        bars=False,
+        trial_log=True,
+        say=said.append,
+    )
+    results = job.search(splits)
+    out = capsys.readouterr().out
+    log = (tmp_path / "run" / "search" / job_module.TRIAL_LOG).read_text().splitlines()
+    assert len(log) == sum(len(r.runs) for r in results) and log[0].startswith("[coarse] trial 1")
+    assert "] trial " not in out and "== stage 1/2" in out
+    assert any("a line per trial" in line for line in said)
+    assert not (tmp_path / "run" / "model.pt").exists()  # the search alone: nothing trained
+    assert set(job.state["phases"]) == {"search"}  # no choice, final training or test

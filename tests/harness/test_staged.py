@@ -219,6 +219,29 @@ def test_progress_shows_the_stage_the_trial_and_the_time_left(tmp_path, clock, c
     assert "a trial takes about" in narrow
 
 
+def test_trial_lines_can_go_elsewhere_and_each_stage_ends_with_its_summary(tmp_path, capsys):
+    elsewhere = []
+    results = run_staged(
+        tmp_path / "search",
+        FakeTrial(),
+        stages=STAGES,
+        wandb_mode="disabled",
+        progress=True,
+        trial_lines=elsewhere.append,
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert [line[:8] for line in out] == ["== stage", "   stage"] * 3
+    assert len(elsewhere) == sum(len(r.runs) for r in results)
+    assert all(
+        line.startswith(("[coarse] trial", "[narrow] trial", "[fine] trial")) for line in elsewhere
+    )
+    coarse = results[0]
+    failed = sum(r.state == "failed" for r in coarse.runs)
+    assert out[1].startswith(f"   stage coarse: {len(coarse.runs)} trials (")
+    assert f"{failed} failed" in out[1]
+    assert f"best validation accuracy {coarse.best().metric:.4f} ({coarse.best().run_id})" in out[1]
+
+
 # --- the coarse stage's epochs follow the batch size ------------------------------------------
 
 
