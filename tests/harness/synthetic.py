@@ -14,3 +14,14 @@ def learnable_split(n: int, seed: int, noise: float = 60.0, random_labels: bool 
     if random_labels:
         labels = torch.randint(0, 10, (n,), generator=generator)
     return Split(images=images.clamp(0, 255).to(torch.uint8), labels=labels)
+
+
+TINY_SWEEP = {  # a small sweep configuration the kata accepts: one epoch of 16 units
+    "method": "random",
+    "metric": {"name": "val_accuracy", "goal": "maximize"},
+    "parameters": {
+        "hiddenLayerSize": {"value": 16},
+        "numberEpochs": {"value": 1},
+        "learningRate": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1e-2},
+    },
+}

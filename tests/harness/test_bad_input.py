@@ -22,20 +22,12 @@ from kata import sweep_cli
 from kata.cli import main
 from kata.job import Job, JobSettings
 from kata.sweep import LocalSweep
-from tests.harness.synthetic import learnable_split
+from tests.harness.synthetic import TINY_SWEEP, learnable_split
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_DATA = Path("/usr/share/datasets/fashion-mnist")
 
-GOOD = {  # a small sweep configuration the kata accepts
-    "method": "random",
-    "metric": {"name": "val_accuracy", "goal": "maximize"},
-    "parameters": {
-        "hiddenLayerSize": {"value": 16},
-        "numberEpochs": {"value": 1},
-        "learningRate": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1e-2},
-    },
-}
+GOOD = TINY_SWEEP
 
 
 def with_parameter(name, spec, **top):

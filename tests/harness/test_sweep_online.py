@@ -23,7 +23,7 @@ from kata import sweep_cli
 from kata.cli import main
 from kata.sweep import MAX_CONSECUTIVE_ERRORS, agent_command, online, run_online
 from kata.wandb_log import offline_runs, read_offline_run
-from tests.harness.synthetic import learnable_split
+from tests.harness.synthetic import TINY_SWEEP, learnable_split
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_DATA = Path("/usr/share/datasets/fashion-mnist")
@@ -144,16 +144,7 @@ def test_ctrl_c_under_the_agent_is_an_interrupted_run_not_a_stop(fake_wandb):
 
 
 def tiny_config(path: Path) -> Path:
-    config = {
-        "method": "random",
-        "metric": {"name": "val_accuracy", "goal": "maximize"},
-        "parameters": {
-            "hiddenLayerSize": {"value": 16},
-            "numberEpochs": {"value": 1},
-            "learningRate": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1e-2},
-        },
-    }
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(TINY_SWEEP))
     return path
 
 
