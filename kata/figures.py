@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from .importance import ENCODING_NOTE, StageImportance
 from .report_files import BOOLEAN_PARAMS, HYPERPARAMETERS, Curve, Trial
-from .summary import epochs_text
+from .summary import stage_epochs_text
 
 ACTIVATION_ORDER = ("sigmoid", "tanh", "ReLU")
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -131,8 +131,7 @@ def best_per_stage_figure(trials: list[Trial], stages: list[str]) -> go.Figure:
     names = []
     for x, stage in enumerate(stages):
         measured = [t for t in trials if t.stage == stage and t.measured]
-        epochs = sorted({t.params["numberEpochs"] for t in trials if t.stage == stage})
-        names.append(f"{esc(stage)}<br>({', '.join(epochs_text(e) for e in epochs)})")
+        names.append(f"{esc(stage)}<br>({stage_epochs_text(trials, stage)})")
         spread = (
             [0.0]
             if len(measured) < 2

@@ -21,7 +21,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 from .figures import COLORS, parcoords_axes  # noqa: E402
 from .importance import ENCODING_NOTE, StageImportance  # noqa: E402
 from .report_files import Curve, Trial  # noqa: E402
-from .summary import epochs_text  # noqa: E402
+from .summary import stage_epochs_text  # noqa: E402
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -97,8 +97,7 @@ def best_per_stage_png(trials: list[Trial], stages: list[str]) -> Figure:
             )
     labels = []
     for stage in stages:
-        epochs = sorted({t.params["numberEpochs"] for t in trials if t.stage == stage})
-        labels.append(f"{stage}\n({', '.join(epochs_text(e) for e in epochs)})")
+        labels.append(f"{stage}\n({stage_epochs_text(trials, stage)})")
     ax.set_xticks(range(len(stages)), labels)
     ax.set_xlim(-0.6, len(stages) - 0.4)
     ax.margins(y=0.15)
@@ -119,6 +118,7 @@ def importance_png(result: StageImportance) -> Figure:
         names, [r[2] for r in rows], color=["#2ca02c" if r[2] >= 0 else "#d62728" for r in rows]
     )
     right.set_xlim(-1, 1)
+    right.set_xticks([-1, -0.5, 0, 0.5, 1])  # matplotlib's own ticks crowd a narrow panel
     right.axvline(0, color="#666", lw=0.8)
     right.set_title("correlation with val accuracy (Pearson)", fontsize=10)
     fig.suptitle(f"Stage {result.stage}: {result.n_trials} measured trials")

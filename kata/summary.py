@@ -44,6 +44,15 @@ def epochs_text(value: float) -> str:
     return f"{value:g} epoch" + ("" if value == 1 else "s")
 
 
+def stage_epochs_text(trials: list[Trial], stage: str) -> str:
+    """A stage's training per trial: "10 epochs", or "0.12–0.25 epochs" where the coarse
+    stage gives smaller batches less of an epoch."""
+    epochs = sorted({t.params["numberEpochs"] for t in trials if t.stage == stage})
+    if len(epochs) <= 1:
+        return ", ".join(epochs_text(e) for e in epochs)
+    return f"{epochs[0]:.2g}–{epochs[-1]:.2g} epochs"
+
+
 @dataclass(frozen=True)
 class Group:
     label: str  # "ReLU", "True", "≤ 0.001"
@@ -131,8 +140,7 @@ def describe(c: Comparison) -> str:
 def stage_sentences(trials: list[Trial], stage: str, top: StageImportance | None) -> list[str]:
     in_stage = [t for t in trials if t.stage == stage]
     measured = sorted((t for t in in_stage if t.measured), key=lambda t: -t.val_accuracy)
-    epochs = sorted({t.params["numberEpochs"] for t in in_stage})
-    budget = ", ".join(epochs_text(e) for e in epochs)
+    budget = stage_epochs_text(trials, stage)
     counts = Counter(t.status for t in in_stage)
     status = ", ".join(f"{n} {s}" for s, n in counts.most_common())
     head = f"Stage {stage} ({budget} per trial): {len(in_stage)} trials ({status})."

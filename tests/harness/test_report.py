@@ -150,6 +150,8 @@ def test_epochs_that_follow_the_batch_size_are_left_to_the_batch_size(tmp_path):
     assert result.ranked()[0][0] == "batchSize"
     text = " ".join(sentences(summarise(trials, ["coarse"])))
     assert "batchSize=8 helped most" in text and "numberEpochs=" not in text
+    # the stage's training per trial as a range, as the summary and the figures label it
+    assert "Stage coarse (0.12–0.25 epochs per trial):" in text
 
 
 def test_importance_correlation_has_the_right_sign(tmp_path):
