@@ -24,7 +24,7 @@ from types import ModuleType
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the terminal bar: the notebooks print lines, not bars
 
 from .augment import BatchAugmenter
 from .config import TrialConfig
