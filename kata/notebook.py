@@ -137,11 +137,10 @@ def setup(use: str | None = None, budget: str | None = None) -> Notebook:
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
     _install_error_handler()
-    notebook = Notebook(
+    return Notebook(
         use=_choice(USE_VARIABLE, "exercises", IMPLEMENTATIONS),
         budget=BUDGETS[_choice(BUDGET_VARIABLE, "assignment", tuple(BUDGETS))],
     )
-    return notebook
 
 
 # --- errors a student can fix ------------------------------------------------------------

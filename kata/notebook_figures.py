@@ -42,7 +42,7 @@ def class_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int = 8) -
 
 
 def mean_std_figure(mean: torch.Tensor, std: torch.Tensor) -> Figure:
-    """The per-pixel mean and standard deviation images, on the 0-255 scale."""
+    """The per-pixel mean and standard deviation images, on the 0-1 scale of the statistics."""
     fig = _figure(9, 4)
     for ax, (title, image) in zip(
         fig.subplots(1, 2), (("per-pixel mean", mean), ("per-pixel std", std)), strict=True

@@ -140,7 +140,7 @@ def describe(c: Comparison) -> str:
 def stage_sentences(trials: list[Trial], stage: str, top: StageImportance | None) -> list[str]:
     in_stage = [t for t in trials if t.stage == stage]
     measured = sorted((t for t in in_stage if t.measured), key=lambda t: -t.val_accuracy)
-    budget = stage_epochs_text(trials, stage)
+    budget = stage_epochs_text(in_stage, stage)
     counts = Counter(t.status for t in in_stage)
     status = ", ".join(f"{n} {s}" for s, n in counts.most_common())
     head = f"Stage {stage} ({budget} per trial): {len(in_stage)} trials ({status})."
