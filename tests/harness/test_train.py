@@ -102,6 +102,32 @@ def test_normalisation_statistics_come_from_the_training_split_only(data, monkey
     assert len(seen) == 1 and torch.equal(seen[0], data[0].images)
 
 
+def test_statistics_are_computed_once_for_the_same_unchanged_images(data, monkeypatch):
+    calls = []
+    original = solutions.normalization.pixel_statistics
+
+    def counted(images):
+        calls.append(images.clone())
+        return original(images)
+
+    monkeypatch.setattr(solutions.normalization, "pixel_statistics", counted)
+    images = data[0].images.clone()
+    first = build_pipeline(TrialConfig.from_dict(FAST, dataNormalisation=True), images)
+    mean = first.eval_augmenter.steps[-1].mean
+    kept = mean.clone()
+    mean += 1.0  # what a caller does with its copy stays there
+    again = build_pipeline(TrialConfig.from_dict(FAST, dataNormalisation=True), images)
+    assert len(calls) == 1
+    assert torch.equal(again.eval_augmenter.steps[-1].mean, kept)
+    images[:10] = 255 - images[:10]  # changed in place: the old statistics no longer hold
+    changed = build_pipeline(TrialConfig.from_dict(FAST, dataNormalisation=True), images)
+    assert len(calls) == 2 and torch.equal(calls[1], images)
+    expected, _ = original(images)
+    torch.testing.assert_close(changed.eval_augmenter.steps[-1].mean, expected, rtol=0, atol=0)
+    build_pipeline(TrialConfig.from_dict(FAST, dataNormalisation=True), images.clone())
+    assert len(calls) == 3  # other images, even equal ones, are not taken on trust
+
+
 def test_validation_uses_the_evaluation_transform_in_eval_mode(data):
     flags = dict(EVERY_TRICK, dropoutProbability=0.5, numberEpochs=1)
     result = run(data, **flags)
