@@ -342,3 +342,158 @@ def test_distribution_matches_torchvision(shape, transform):
     finally:
         torch.set_num_threads(threads)
     _assert_same_pixel_means(ours, ref)
+
+
+# ------------------------------------------- flips, rotations and crops in one resampling
+def _draws(steps, b: int, shape, generator):
+    """Each step's draws, in the order the augmenter makes them."""
+    h, w = shape[1:]
+    out = []
+    for step in steps:
+        if hasattr(step, "size"):
+            out.append(step.draw(b, h, w, generator))
+            h, w = step.size
+        else:
+            out.append(step.draw(b, generator))
+    return out
+
+
+def _torchvision_per_image(transforms, draws, images):
+    """torchvision's own functions, one image at a time, at the given draws."""
+    results = []
+    for i, img in enumerate(images):
+        for t, d in zip(transforms, draws, strict=True):
+            if isinstance(t, (T.RandomHorizontalFlip, T2.RandomHorizontalFlip)):
+                img = F.hflip(img) if d[i] else img
+            elif isinstance(t, (T.RandomVerticalFlip, T2.RandomVerticalFlip)):
+                img = F.vflip(img) if d[i] else img
+            elif isinstance(t, T2.RandomRotation):
+                fill = t.fill if t.fill is None else [float(t.fill)]
+                img = F2.rotate(img, float(d[i]), t.interpolation, center=t.center, fill=fill)
+            elif isinstance(t, T.RandomRotation):
+                fill = [float(t.fill or 0)]  # what T.RandomRotation passes to F.rotate
+                img = F.rotate(img, float(d[i]), t.interpolation, center=t.center, fill=fill)
+            else:
+                top, left, h, w = (int(v) for v in d[i])
+                crop = F2.resized_crop if isinstance(t, T2.RandomResizedCrop) else F.resized_crop
+                img = crop(
+                    img, top, left, h, w, list(t.size), t.interpolation, antialias=t.antialias
+                )
+        results.append(img)
+    return torch.stack(results)
+
+
+def _fused(transforms):
+    aug = BatchAugmenter.from_transform(transforms)
+    assert any(type(step).__name__ == "FusedGeometry" for step in aug.plan)
+    return aug
+
+
+@pytest.mark.parametrize("v2", [False, True])
+@pytest.mark.parametrize("fill", [0, 0.5, None])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_flip_then_a_rotation_in_one_resampling_match_torchvision(v2, fill, shape):
+    t = T2 if v2 else T
+    transforms = [
+        t.RandomHorizontalFlip(0.5),
+        t.RandomVerticalFlip(0.5),
+        t.RandomRotation(40, interpolation=IM.BILINEAR, fill=fill),
+    ]
+    aug = _fused(transforms)
+    images = _images(64, shape)
+    out = aug(images, torch.Generator().manual_seed(3))
+    draws = _draws(aug.steps, 64, shape, torch.Generator().manual_seed(3))
+    ref = _torchvision_per_image(transforms, draws, images)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)  # float32 rounding only
+
+
+def _linear_image(shape) -> torch.Tensor:
+    """An image linear in x and y (asymmetric: flips and transposes change it): bilinear
+    interpolation reproduces it exactly, so one resampling and two agree on it."""
+    _, h, w = shape
+    y, x = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    return (0.2 + 0.03 * x + 0.011 * y).float().unsqueeze(0)
+
+
+CROP_RUNS = [
+    (  # the kata's
+        (1, 28, 28),
+        [
+            T.RandomHorizontalFlip(0.5),
+            T.RandomRotation(10, interpolation=IM.BILINEAR),
+            T.RandomResizedCrop(28, scale=(0.8, 1.0), antialias=True),
+        ],
+    ),
+    (  # another centre and fill, a vertical flip, an enlarging crop to another size
+        (1, 20, 24),
+        [
+            T2.RandomRotation((-25, 25), interpolation=IM.BILINEAR, center=[4, 6], fill=0.3),
+            T2.RandomVerticalFlip(0.5),
+            T2.RandomResizedCrop((30, 32), scale=(0.3, 0.9), ratio=(0.5, 1.5)),
+        ],
+    ),
+    (  # a shrinking crop first (one that enlarges clamps at its edges: not linear there)
+        (1, 20, 24),
+        [
+            T.RandomResizedCrop((8, 8), scale=(0.5, 0.9), ratio=(0.5, 1.5), antialias=False),
+            T.RandomRotation(15, interpolation=IM.BILINEAR),
+            T.RandomHorizontalFlip(0.5),
+        ],
+    ),
+    ((1, 20, 24), [T2.RandomHorizontalFlip(0.5), T2.RandomResizedCrop((24, 20))]),
+]
+
+
+@pytest.mark.parametrize("shape,transforms", CROP_RUNS)
+def test_a_crop_after_a_rotation_in_one_resampling_is_exact_on_a_linear_image(shape, transforms):
+    """Where no fill reaches a pixel (torchvision's result on an image of ones is 1 there),
+    the position it samples lies inside the image and both results are the linear
+    function at that position: equal up to float32 rounding of the positions."""
+    aug = _fused(transforms)
+    b = 200
+    linear = _linear_image(shape).expand(b, *shape)
+    ones = torch.ones(b, *shape)
+    out = aug(linear, torch.Generator().manual_seed(5))
+    draws = _draws(aug.steps, b, shape, torch.Generator().manual_seed(5))
+    ref = _torchvision_per_image(transforms, draws, linear)
+    reached = _torchvision_per_image(transforms, draws, ones) < 1 - 1e-6
+    assert (~reached).float().mean() > 0.5  # most pixels are compared
+    torch.testing.assert_close(out[~reached], ref[~reached], atol=1e-4, rtol=0)
+    assert (out >= 0).all() and (out <= linear.max() + 1e-5).all()  # fills are in [0, 1]
+    assert not torch.equal(out, linear)  # the images were moved
+
+
+def test_draws_and_result_are_the_unfused_ones_where_the_fusion_cannot_apply():
+    """An antialiased crop that shrinks goes through torchvision per image: the run then
+    resamples step by step, with the same draws."""
+    transforms = [
+        T.RandomHorizontalFlip(0.5),
+        T.RandomRotation(10, interpolation=IM.BILINEAR),
+        T.RandomResizedCrop(14, scale=(0.8, 1.0), antialias=True),
+    ]
+    images = _images(16)
+    fused = _fused(transforms)(images, torch.Generator().manual_seed(2))
+    plain = BatchAugmenter.from_transform(transforms, fuse=False)
+    assert torch.equal(fused, plain(images, torch.Generator().manual_seed(2)))
+
+
+@pytest.mark.parametrize(
+    "transforms",
+    [
+        [T.RandomHorizontalFlip(), T.RandomRotation(10)],  # nearest: not fused
+        [T.RandomRotation(10, interpolation=IM.BILINEAR)],  # one step: nothing to fuse
+        [T.RandomHorizontalFlip(), T.RandomVerticalFlip()],  # flips alone resample nothing
+        [
+            T.RandomRotation(10, interpolation=IM.BILINEAR),
+            T.Normalize([0.5], [0.5]),
+            T.RandomResizedCrop(28),
+        ],  # normalisation between them
+    ],
+)
+def test_only_runs_of_bilinear_geometry_are_fused(transforms):
+    aug = BatchAugmenter.from_transform(transforms)
+    assert not any(type(step).__name__ == "FusedGeometry" for step in aug.plan)
+    images = _images(8)
+    plain = BatchAugmenter.from_transform(transforms, fuse=False)
+    g = torch.Generator
+    assert torch.equal(aug(images, g().manual_seed(4)), plain(images, g().manual_seed(4)))
