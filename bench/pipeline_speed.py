@@ -93,7 +93,7 @@ DEFAULT_BATCHES = 400
 DEFAULT_WARMUP = 10
 
 # (config, minimum engine/plain speed ratio) and the memory target.
-SPEED_TARGETS = [("b64-aug", 15.0), ("b64", 6.0), ("b8-aug", 3.0)]
+SPEED_TARGETS = [("b64-aug", 15.0), ("b64", 8.0), ("b8-aug", 5.0)]  # issue 11
 MEMORY_TARGET = ("largest", 2 * GIB)
 
 

@@ -9,6 +9,7 @@ from torch import nn
 import solutions.mlp
 import solutions.normalization
 from kata.config import TrialConfig
+from kata.data import Split
 from kata.train import build_pipeline, evaluate, to_device, train_trial
 from tests.harness.synthetic import learnable_split
 
@@ -126,6 +127,18 @@ def test_statistics_are_computed_once_for_the_same_unchanged_images(data, monkey
     torch.testing.assert_close(changed.eval_augmenter.steps[-1].mean, expected, rtol=0, atol=0)
     build_pipeline(TrialConfig.from_dict(FAST, dataNormalisation=True), images.clone())
     assert len(calls) == 3  # other images, even equal ones, are not taken on trust
+
+
+def test_training_images_changed_in_place_are_not_served_from_an_earlier_trial(data):
+    train, validation = data
+    split = Split(images=train.images.clone(), labels=train.labels)
+    config = TrialConfig.from_dict(FAST, numberEpochs=1)
+    train_trial(config, split, validation, progress=False)
+    split.images[:] = 255 - split.images  # the same tensor, other images
+    again = train_trial(config, split, validation, progress=False)
+    fresh = Split(images=split.images.clone(), labels=split.labels)
+    expected = train_trial(config, fresh, validation, progress=False)
+    assert again.history[0].train_loss == expected.history[0].train_loss
 
 
 def test_validation_uses_the_evaluation_transform_in_eval_mode(data):
