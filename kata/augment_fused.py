@@ -58,7 +58,7 @@ class _Coordinate:
     def full(self) -> torch.Tensor:
         return self.col + self.row
 
-    def scaled(self, scale: torch.Tensor, offset) -> _Coordinate:
+    def scaled(self, scale: torch.Tensor | float, offset) -> _Coordinate:
         return _Coordinate(self.col * scale + offset, self.row * scale)
 
     def plus(self, other: _Coordinate) -> _Coordinate:
@@ -91,10 +91,6 @@ class FusedGeometry(Step):
                 height, width = step.size
         return True
 
-    def _output_size(self, height: int, width: int) -> tuple[int, int]:
-        crops = [step.size for step in self.steps if isinstance(step, ResizedCrop)]
-        return crops[-1] if crops else (height, width)
-
     def apply(self, images: torch.Tensor, generator) -> torch.Tensor:
         b, _, height, width = images.shape
         if not self._fusable_here(height, width):
@@ -111,6 +107,7 @@ class FusedGeometry(Step):
                 h, w = step.size
             else:
                 draws.append(step.draw(b, generator))
+        out_h, out_w = h, w
         # Backward: the positions of the output pixels, through each step to its input.
         device, dtype = images.device, images.dtype
         zero = torch.zeros((), device=device, dtype=dtype)
@@ -142,9 +139,9 @@ class FusedGeometry(Step):
                     masks.append((inside(x, w).mul_(inside(y, h)), step.fill))
         # Pixel positions to grid_sample's [-1, 1], written straight into the grid (a stack
         # of the two coordinates costs as much as the sampling).
-        grid = torch.empty(b, *self._output_size(height, width), 2, device=device, dtype=dtype)
+        grid = torch.empty(b, out_h, out_w, 2, device=device, dtype=dtype)
         for i, (coordinate, length) in enumerate(((x, width), (y, height))):
-            normalised = coordinate.scaled(torch.tensor(2 / length), 1 / length - 1)
+            normalised = coordinate.scaled(2 / length, 1 / length - 1)
             torch.add(normalised.col, normalised.row, out=grid[..., i])
         out = nnf.grid_sample(images, grid, mode="bilinear", align_corners=False)
         for mask, fill in reversed(masks):  # the first rotation's fill first, as applied

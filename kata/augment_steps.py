@@ -166,23 +166,27 @@ def grid_sample_fill(images, grid, mode: str, fill) -> torch.Tensor:
     # samples it together with the image; sampled apart it is the same, without the copy).
     ones = torch.ones(1, 1, h, w, dtype=images.dtype, device=images.device).expand(b, 1, h, w)
     mask = nnf.grid_sample(ones, grid, mode=mode, padding_mode="zeros", align_corners=False)
+    values = _fill_values(fill, c)
     if mode == "nearest":
-        return torch.where(mask < 0.5, _fill_image(out, fill).expand_as(out), out)
+        return torch.where(mask < 0.5, _fill_image(out, values).expand_as(out), out)
     return fill_outside(out, mask, fill)
 
 
-def _fill_image(out: torch.Tensor, fill) -> torch.Tensor:
-    values = [float(fill)] * out.shape[1] if isinstance(fill, (int, float)) else fill
-    return torch.tensor([float(f) for f in values], dtype=out.dtype, device=out.device).view(
-        1, -1, 1, 1
-    )
+def _fill_values(fill, channels: int) -> list[float]:
+    """A rotation's fill per channel: one number for all, or one per channel."""
+    return [float(fill)] * channels if isinstance(fill, (int, float)) else [float(f) for f in fill]
+
+
+def _fill_image(out: torch.Tensor, values: list[float]) -> torch.Tensor:
+    return torch.tensor(values, dtype=out.dtype, device=out.device).view(1, -1, 1, 1)
 
 
 def fill_outside(out: torch.Tensor, mask: torch.Tensor, fill) -> torch.Tensor:
     """torchvision's bilinear fill: ``out * mask + (1 - mask) * fill``, per channel."""
-    if not any(float(f) for f in (fill if isinstance(fill, (list, tuple)) else [fill])):
-        return out * mask  # (1 - mask) * 0 adds nothing: the same result, two passes fewer
-    return out * mask + (1.0 - mask) * _fill_image(out, fill)
+    values = _fill_values(fill, out.shape[1])
+    if not any(values):  # (1 - mask) * 0 adds nothing: the same result, two passes fewer
+        return out * mask
+    return out * mask + (1.0 - mask) * _fill_image(out, values)
 
 
 class ResizedCrop(Step):
