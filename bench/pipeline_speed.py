@@ -174,18 +174,22 @@ def machine(device: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------- worker
-def _plain_transforms(config: BenchConfig, mean: torch.Tensor, std: torch.Tensor):
+def plain_transforms(
+    flip: bool, rotation: bool, crop: bool, statistics: tuple[torch.Tensor, torch.Tensor] | None
+):
+    """The assignment's PIL transforms: (training, evaluation); `statistics` (mean, std) for
+    the normalisation, None for none."""
     from torchvision import transforms as T
     from torchvision.transforms import InterpolationMode
 
     augment = []
-    if config.augment:
-        augment = [
-            T.RandomHorizontalFlip(0.5),
-            T.RandomRotation(10, interpolation=InterpolationMode.BILINEAR),
-            T.RandomResizedCrop(28, scale=(0.8, 1.0)),
-        ]
-    tail = [T.ToTensor()] + ([T.Normalize(mean, std)] if config.normalise else [])
+    if flip:
+        augment.append(T.RandomHorizontalFlip(0.5))
+    if rotation:
+        augment.append(T.RandomRotation(10, interpolation=InterpolationMode.BILINEAR))
+    if crop:
+        augment.append(T.RandomResizedCrop(28, scale=(0.8, 1.0)))
+    tail = [T.ToTensor()] + ([T.Normalize(*statistics)] if statistics is not None else [])
     return T.Compose(augment + tail), T.Compose(tail)
 
 
@@ -217,7 +221,8 @@ def run_plain(config: BenchConfig, batches: int, warmup: int, device: str, worke
     # ---- setup (not timed)
     train, validation = load_development_splits()
     mean, std = pixel_statistics(train.images)
-    train_tf, eval_tf = _plain_transforms(config, mean, std)
+    aug = config.augment
+    train_tf, eval_tf = plain_transforms(aug, aug, aug, (mean, std) if config.normalise else None)
     train_set = _plain_dataset(train.images, train.labels, train_tf)
     val_set = _plain_dataset(validation.images, validation.labels, eval_tf)
     torch.manual_seed(0)

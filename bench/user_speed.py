@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from bench.pipeline_speed import EPOCH_IMAGES, _plain_dataset, machine
+from bench.pipeline_speed import EPOCH_IMAGES, _plain_dataset, machine, plain_transforms
 
 
 def draw_configs(count: int, seed: int) -> list[dict]:
@@ -70,24 +70,18 @@ def plain_trial(params: dict, train, validation, statistics) -> tuple[float, flo
     the pixel statistics (a student computes them once; the engine remembers them)."""
     from torch import nn
     from torch.utils.data import DataLoader
-    from torchvision import transforms as T
-    from torchvision.transforms import InterpolationMode
 
     from solutions.mlp import build_mlp
 
     started = time.perf_counter()
-    tail = [T.ToTensor()]
-    if params["dataNormalisation"]:
-        tail.append(T.Normalize(*statistics))
-    augment = []
-    if params["horizontalFlip"]:
-        augment.append(T.RandomHorizontalFlip(0.5))
-    if params["rotation"]:
-        augment.append(T.RandomRotation(10, interpolation=InterpolationMode.BILINEAR))
-    if params["resizedCrop"]:
-        augment.append(T.RandomResizedCrop(28, scale=(0.8, 1.0)))
-    train_set = _plain_dataset(train.images, train.labels, T.Compose(augment + tail))
-    val_set = _plain_dataset(validation.images, validation.labels, T.Compose(tail))
+    train_tf, eval_tf = plain_transforms(
+        params["horizontalFlip"],
+        params["rotation"],
+        params["resizedCrop"],
+        statistics if params["dataNormalisation"] else None,
+    )
+    train_set = _plain_dataset(train.images, train.labels, train_tf)
+    val_set = _plain_dataset(validation.images, validation.labels, eval_tf)
     torch.manual_seed(0)
     model = build_mlp(
         params["numberHiddenLayers"],
